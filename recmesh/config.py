@@ -1,0 +1,329 @@
+"""Configuration: a TOML file in the shape of recmesh/defaults/recmesh.toml, overridden by the environment.
+
+A bad file or value raises ConfigError with the file, the key and the reason in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = Path(__file__).parent / "defaults" / "recmesh.toml"
+
+# Each setting accepts several variable names so that an existing deployment's
+# settings carry over; the first one set wins.
+RERANKER_ENV = {
+    "url": ("RECMESH_RERANKER_URL", "RERANKER_URL", "GORSE_RERANKER_URL"),
+    "auth_token": ("RECMESH_RERANKER_AUTH_TOKEN", "RERANKER_AUTH_TOKEN", "GORSE_RERANKER_AUTH_TOKEN"),
+    "model": ("RECMESH_RERANKER_MODEL", "RERANKER_MODEL", "GORSE_RERANKER_MODEL"),
+}
+SOURCE_TYPES = ("latest", "non_personalized", "collaborative", "item_to_item", "user_to_user", "external")
+RANKER_TYPES = ("none", "fm", "llm")
+SIMILARITIES = ("co_occurrence", "attributes", "embedding")
+
+
+class ConfigError(ValueError):
+    """The configuration file or an override is invalid."""
+
+
+@dataclass(frozen=True)
+class ServicePorts:
+    grpc_port: int
+    http_port: int
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str
+    grace_seconds: float
+    max_message_bytes: int
+    gateway: ServicePorts
+    candidate: ServicePorts
+    ranker: ServicePorts
+    reranker_http_port: int
+
+    def address(self, service: str) -> str:
+        ports: ServicePorts = getattr(self, service)
+        return f"{self.host}:{ports.grpc_port}"
+
+
+@dataclass(frozen=True)
+class DataSourceSettings:
+    positive_feedback_types: tuple[str, ...]
+    read_feedback_types: tuple[str, ...]
+    negative_feedback_types: tuple[str, ...]
+    positive_feedback_ttl_seconds: int
+    item_ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """One [[recommend.sources]] table. `params` keeps the type-specific keys."""
+
+    name: str
+    type: str
+    candidates: int
+    quota: int
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RerankerApiSettings:
+    url: str
+    auth_token: str
+    model: str
+
+    def __repr__(self) -> str:
+        # The token never reaches a log line through a repr.
+        token = "<set>" if self.auth_token else "<empty>"
+        return f"RerankerApiSettings(url={self.url!r}, auth_token={token}, model={self.model!r})"
+
+
+@dataclass(frozen=True)
+class RankerSettings:
+    type: str
+    fallback: str
+    timeout_ms: int
+    connect_timeout_ms: int
+    max_documents: int
+    breaker_failures: int
+    breaker_reset_seconds: int
+    query_template: str
+    document_template: str
+    reranker_api: RerankerApiSettings
+
+
+@dataclass(frozen=True)
+class RecommendSettings:
+    cache_size: int
+    context_size: int
+    replacement: bool
+    default_n: int
+    max_n: int
+    write_back_type: str
+    reload_seconds: float
+    timeout_ms: int
+    data_source: DataSourceSettings
+    sources: tuple[SourceSettings, ...]
+    ranker: RankerSettings
+    fallback_sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    data_store: str
+    server: ServerConfig
+    admin_token: str = field(repr=False)
+    recommend: RecommendSettings
+
+
+class _Reader:
+    """Reads typed values from nested tables and names the full key in every error."""
+
+    def __init__(self, path: str, table: Mapping[str, Any], prefix: str = "") -> None:
+        self.path = path
+        self.table = table
+        self.prefix = prefix
+
+    def fail(self, key: str, reason: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {self.prefix}{key}: {reason}")
+
+    def sub(self, key: str) -> _Reader:
+        value = self.table.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a table, got {type(value).__name__}")
+        return _Reader(self.path, value, f"{self.prefix}{key}.")
+
+    def str(self, key: str, default: str, choices: tuple[str, ...] = ()) -> str:
+        value = self.table.get(key, default)
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, got {value!r}")
+        if choices and value not in choices:
+            raise self.fail(key, f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def int(self, key: str, default: int, minimum: int = 0, maximum: int = 2**31 - 1) -> int:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be an integer, got {value!r}")
+        if not minimum <= value <= maximum:
+            raise self.fail(key, f"must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    def float(self, key: str, default: float, minimum: float = 0.0) -> float:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"must be a number, got {value!r}")
+        if value < minimum:
+            raise self.fail(key, f"must be at least {minimum}, got {value}")
+        return float(value)
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {value!r}")
+        return value
+
+    def strs(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.table.get(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, f"must be a list of strings, got {value!r}")
+        return tuple(value)
+
+
+def _ports(reader: _Reader, grpc_port: int, http_port: int) -> ServicePorts:
+    return ServicePorts(
+        grpc_port=reader.int("grpc_port", grpc_port, 0, 65535),
+        http_port=reader.int("http_port", http_port, 0, 65535),
+    )
+
+
+def _server(reader: _Reader) -> ServerConfig:
+    return ServerConfig(
+        host=reader.str("host", "127.0.0.1"),
+        grace_seconds=reader.float("grace_seconds", 10.0),
+        max_message_bytes=reader.int("max_message_bytes", 4 * 1024 * 1024, 1024),
+        gateway=_ports(reader.sub("gateway"), 50051, 9091),
+        candidate=_ports(reader.sub("candidate"), 50052, 9092),
+        ranker=_ports(reader.sub("ranker"), 50053, 9093),
+        reranker_http_port=reader.sub("reranker").int("http_port", 8089, 0, 65535),
+    )
+
+
+def _data_source(reader: _Reader) -> DataSourceSettings:
+    return DataSourceSettings(
+        positive_feedback_types=reader.strs("positive_feedback_types", ("like",)),
+        read_feedback_types=reader.strs("read_feedback_types", ("read",)),
+        negative_feedback_types=reader.strs("negative_feedback_types", ("dislike",)),
+        positive_feedback_ttl_seconds=reader.int("positive_feedback_ttl_seconds", 0, 0, 2**62),
+        item_ttl_seconds=reader.int("item_ttl_seconds", 0, 0, 2**62),
+    )
+
+
+def _sources(path: str, raw: Any) -> tuple[SourceSettings, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: recommend.sources: must be an array of tables ([[recommend.sources]])")
+    sources = []
+    for index, table in enumerate(raw):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: recommend.sources[{index}]: must be a table")
+        reader = _Reader(path, table, f"recommend.sources[{index}].")
+        source_type = reader.str("type", "", SOURCE_TYPES)
+        name = reader.str("name", source_type)
+        if not name:
+            raise reader.fail("name", "must not be empty")
+        if "similarity" in table:
+            reader.str("similarity", "", SIMILARITIES)
+        params = {k: v for k, v in table.items() if k not in ("name", "type", "candidates", "quota")}
+        sources.append(
+            SourceSettings(
+                name=name,
+                type=source_type,
+                candidates=reader.int("candidates", 100, 1, 10000),
+                quota=reader.int("quota", 0, 0, 10000),
+                params=params,
+            )
+        )
+    names = [s.name for s in sources]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{path}: recommend.sources: duplicate name {duplicates[0]!r}")
+    return tuple(sources)
+
+
+def _reranker_api(reader: _Reader, env: Mapping[str, str]) -> RerankerApiSettings:
+    values = {
+        "url": reader.str("url", "http://127.0.0.1:8089/v1/rerank"),
+        "auth_token": reader.str("auth_token", ""),
+        "model": reader.str("model", "all-MiniLM-L6-v2"),
+    }
+    for key, names in RERANKER_ENV.items():
+        for name in names:
+            if env.get(name):
+                values[key] = env[name]
+                break
+    if not values["url"].startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{reader.path}: {reader.prefix}url: must be an http:// or https:// URL, got {values['url']!r}"
+        )
+    return RerankerApiSettings(**values)
+
+
+def _ranker(reader: _Reader, env: Mapping[str, str]) -> RankerSettings:
+    return RankerSettings(
+        type=reader.str("type", "fm", RANKER_TYPES),
+        fallback=reader.str("fallback", "none", ("none", "fm")),
+        timeout_ms=reader.int("timeout_ms", 1500, 1, 600_000),
+        connect_timeout_ms=reader.int("connect_timeout_ms", 300, 1, 600_000),
+        max_documents=reader.int("max_documents", 100, 1, 10_000),
+        breaker_failures=reader.int("breaker_failures", 5, 0, 10_000),
+        breaker_reset_seconds=reader.int("breaker_reset_seconds", 30, 1, 86_400),
+        query_template=reader.str("query_template", ""),
+        document_template=reader.str("document_template", ""),
+        reranker_api=_reranker_api(reader.sub("reranker_api"), env),
+    )
+
+
+def _recommend(reader: _Reader, env: Mapping[str, str]) -> RecommendSettings:
+    sources = _sources(reader.path, reader.table.get("sources", []))
+    fallback_sources = reader.sub("fallback").strs("sources", ())
+    known = {s.name for s in sources}
+    for name in fallback_sources:
+        if name not in known:
+            raise ConfigError(
+                f"{reader.path}: recommend.fallback.sources: {name!r} is not the name of a recommend.sources entry"
+            )
+    settings = RecommendSettings(
+        cache_size=reader.int("cache_size", 100, 1, 100_000),
+        context_size=reader.int("context_size", 10, 0, 1000),
+        replacement=reader.bool("replacement", False),
+        default_n=reader.int("default_n", 10, 1, 10_000),
+        max_n=reader.int("max_n", 100, 1, 10_000),
+        write_back_type=reader.str("write_back_type", ""),
+        reload_seconds=reader.float("reload_seconds", 5.0, 0.05),
+        timeout_ms=reader.int("timeout_ms", 2000, 1, 600_000),
+        data_source=_data_source(reader.sub("data_source")),
+        sources=sources,
+        ranker=_ranker(reader.sub("ranker"), env),
+        fallback_sources=fallback_sources,
+    )
+    if settings.default_n > settings.max_n:
+        raise reader.fail("default_n", f"must not exceed max_n ({settings.max_n}), got {settings.default_n}")
+    return settings
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load the file at path (RECMESH_CONFIG, else the packaged defaults) and apply the environment."""
+    env = os.environ if env is None else env
+    file = Path(path or env.get("RECMESH_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{file}: file not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
+
+    reader = _Reader(str(file), raw)
+    data_store = env.get("RECMESH_DATA_STORE") or reader.sub("database").str(
+        "data_store", "sqlite:///data/recmesh.db"
+    )
+    if not data_store.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError(
+            f"{file}: database.data_store: must start with sqlite:/// or postgresql://, got {data_store!r}"
+        )
+    return Config(
+        path=str(file),
+        data_store=data_store,
+        server=_server(reader.sub("server")),
+        admin_token=env.get("RECMESH_ADMIN_TOKEN") or reader.sub("admin").str("token", ""),
+        recommend=_recommend(reader.sub("recommend"), env),
+    )
