@@ -18,14 +18,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("import", help="import users, items and feedback into the store")
     kinds = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
 
-    movielens = kinds.add_parser("movielens-100k", help="MovieLens 100K, fetched from the recbole 1.2.1 wheel")
+    movielens = kinds.add_parser(
+        "movielens-100k", help="MovieLens 100K, fetched from the recbole 1.2.1 wheel"
+    )
     movielens.add_argument(
         "--data-dir", default="data", help="folder where the extracted files are kept (default: data)"
     )
     movielens.set_defaults(handler=run_movielens)
 
     for file_format in ("csv", "jsonl"):
-        files = kinds.add_parser(file_format, help=f"users, items and feedback from {file_format.upper()} files")
+        files = kinds.add_parser(
+            file_format, help=f"users, items and feedback from {file_format.upper()} files"
+        )
         files.add_argument("--users", type=Path, help=f"users file ({file_format})")
         files.add_argument("--items", type=Path, help=f"items file ({file_format})")
         files.add_argument("--feedback", type=Path, help=f"feedback file ({file_format})")

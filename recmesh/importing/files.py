@@ -127,5 +127,7 @@ def read_files(
             try:
                 rows.append(_build(kind, record))
             except (TypeError, ValueError) as exc:
-                raise DatasetError(f"{where}: invalid {kind[:-1] if kind != 'feedback' else kind} row: {exc}") from exc
+                raise DatasetError(
+                    f"{where}: invalid {kind[:-1] if kind != 'feedback' else kind} row: {exc}"
+                ) from exc
     return dataset
