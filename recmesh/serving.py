@@ -37,6 +37,27 @@ class ServiceSpec:
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
+class _Undecodable:
+    """Stands in for a request whose bytes do not parse, so the call can end in INVALID_ARGUMENT
+    instead of the INTERNAL that grpc reports for a failed deserializer."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _tolerant(deserializer: Callable[[bytes], object] | None) -> Callable[[bytes], object] | None:
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> object:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # protobuf raises DecodeError, and other errors for invalid UTF-8
+            return _Undecodable(str(exc) or type(exc).__name__)
+
+    return parse
+
+
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
     """Counts and times every unary call, and binds its request id for logging."""
 
@@ -62,6 +83,12 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = "OK"
             try:
+                if isinstance(request, _Undecodable):
+                    await context.abort(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f"the {rpc} request does not parse as its protobuf message "
+                        f"(a string field that is not valid UTF-8?): {request.reason}",
+                    )
                 return await behavior(request, context)
             except grpc.aio.AbortError:
                 code = _code_name(context.code())
@@ -83,7 +110,7 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             observed,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
