@@ -87,8 +87,10 @@ class SQLiteStore(Store):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        with self._write() as db:
-            db.executescript(SCHEMA)
+        try:
+            self._connection().executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot create the schema in SQLite database {self.path}: {exc}") from exc
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)

@@ -1,0 +1,119 @@
+"""RankerService: translates Rank and PreviewPrompt to the ranking logic and back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import grpc
+
+from recmesh.grpc_errors import InvalidArgument, abort_on_error
+from recmesh.storage import Store
+from recmesh.user_context import FeedbackTypes, UserContext, load_user_context
+from recmesh.v1 import common_pb2, flow_pb2, ranker_pb2, ranker_pb2_grpc
+from services.candidate.servicer import feedback_types_from_proto
+from services.ranker.none_scorer import NoneScorer
+from services.ranker.ranking import FALLBACK_RESERVE_SECONDS, RankOutcome, rank
+from services.ranker.scorer import Candidate, Scorer
+
+MAX_CANDIDATES = 10_000
+
+RANKER_NAMES = {
+    flow_pb2.RANKER_TYPE_UNSPECIFIED: "none",
+    flow_pb2.RANKER_TYPE_NONE: "none",
+    flow_pb2.RANKER_TYPE_FM: "fm",
+    flow_pb2.RANKER_TYPE_LLM: "llm",
+    flow_pb2.RANKER_TYPE_SWITCH: "switch",
+}
+
+# Builds the scorer for a ranker node of a flow version; raises InvalidArgument for a node it cannot serve.
+ScorerBuilder = Callable[[flow_pb2.RankerConfig, int], Scorer]
+
+
+class ScorerRegistry:
+    """The scorers this ranker service can run, by ranker type name."""
+
+    def __init__(self) -> None:
+        none = NoneScorer()
+        self.builders: dict[str, ScorerBuilder] = {"none": lambda config, version: none}
+
+    def add(self, name: str, builder: ScorerBuilder) -> None:
+        self.builders[name] = builder
+
+    def build(self, config: flow_pb2.RankerConfig, flow_version: int) -> Scorer:
+        name = RANKER_NAMES.get(config.type, "")
+        builder = self.builders.get(name)
+        if builder is None:
+            raise InvalidArgument(
+                f"ranker.type: {name or config.type!r} is not available in this ranker service; "
+                f"available: {', '.join(sorted(self.builders))}"
+            )
+        return builder(config, flow_version)
+
+    def build_fallback(self, config: flow_pb2.RankerConfig, flow_version: int) -> Scorer | None:
+        if config.fallback in (flow_pb2.RANKER_TYPE_UNSPECIFIED, flow_pb2.RANKER_TYPE_NONE):
+            return None
+        return self.build(flow_pb2.RankerConfig(type=config.fallback), flow_version)
+
+
+def candidates_from_proto(items: list[common_pb2.ScoredItem]) -> list[Candidate]:
+    return [
+        Candidate(
+            item_id=item.item_id,
+            merged_score=item.score,
+            sources=tuple((source.source, source.score) for source in item.sources),
+        )
+        for item in items
+    ]
+
+
+def rank_response(outcome: RankOutcome, model_version: str = "") -> ranker_pb2.RankResponse:
+    response = ranker_pb2.RankResponse(ranker_used=outcome.ranker_used, model_version=model_version)
+    for ranked in outcome.items:
+        item = response.items.add(item_id=ranked.candidate.item_id, score=ranked.score)
+        for name, score in ranked.candidate.sources:
+            item.sources.add(source=name, score=score)
+    if outcome.fallback_reason:
+        response.fallback.CopyFrom(
+            common_pb2.Fallback(
+                stage="ranker",
+                reason=outcome.fallback_reason,
+                detail=outcome.fallback_detail,
+                used=outcome.ranker_used,
+            )
+        )
+    return response
+
+
+class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
+    def __init__(self, store: Store, scorers: ScorerRegistry, default_types: FeedbackTypes) -> None:
+        self.store = store
+        self.scorers = scorers
+        self.default_types = default_types
+
+    async def _context(self, user_id: str, data_source: flow_pb2.DataSourceConfig) -> UserContext:
+        types = feedback_types_from_proto(data_source, self.default_types)
+        return await asyncio.to_thread(load_user_context, self.store, user_id, types)
+
+    @abort_on_error
+    async def Rank(
+        self, request: ranker_pb2.RankRequest, context: grpc.aio.ServicerContext
+    ) -> ranker_pb2.RankResponse:
+        if not request.user_id:
+            raise InvalidArgument("user_id: must not be empty")
+        if len(request.candidates) > MAX_CANDIDATES:
+            raise InvalidArgument(f"candidates: at most {MAX_CANDIDATES}, got {len(request.candidates)}")
+        primary = self.scorers.build(request.ranker, request.flow_version)
+        fallback = self.scorers.build_fallback(request.ranker, request.flow_version)
+        user = await self._context(request.user_id, request.data_source)
+
+        timeout = request.ranker.timeout_ms / 1000 if request.ranker.timeout_ms else None
+        remaining = context.time_remaining()
+        if remaining is not None:
+            budget = max(remaining - FALLBACK_RESERVE_SECONDS, 0.001)
+            timeout = budget if timeout is None else min(timeout, budget)
+
+        outcome = await rank(
+            user, candidates_from_proto(list(request.candidates)), primary, fallback, timeout
+        )
+        return rank_response(outcome)
