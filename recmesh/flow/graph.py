@@ -4,7 +4,8 @@ A node's kind is the name of the `config` oneof case it sets. The edge
 conventions, which the executor relies on, are: the data source feeds each
 recommender, recommenders feed the ranker (merge order is edge order) and the
 fallback (fill order is edge order), and the ranker and the fallback feed the
-recommend node.
+recommend node. A flow without a ranker may join recommenders to the recommend node
+directly, and their items are served in edge order.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ RECOMMENDER_KINDS = frozenset(
 # Which node kinds an edge may leave (key) and enter (value).
 ALLOWED_TARGETS: dict[str, frozenset[str]] = {
     DATA_SOURCE: RECOMMENDER_KINDS,
-    **dict.fromkeys(RECOMMENDER_KINDS, frozenset({RANKER, FALLBACK})),
+    **dict.fromkeys(RECOMMENDER_KINDS, frozenset({RANKER, FALLBACK, RECOMMEND})),
     RANKER: frozenset({RECOMMEND}),
     FALLBACK: frozenset({RECOMMEND}),
     RECOMMEND: frozenset(),

@@ -128,6 +128,7 @@ def _check_node_counts(graph: flow_pb2.FlowGraph) -> list[FlowProblem]:
 def _check_edges(graph: flow_pb2.FlowGraph, kinds: dict[str, str]) -> list[FlowProblem]:
     problems = []
     seen: set[tuple[str, str]] = set()
+    has_ranker = RANKER in kinds.values()
     for index, edge in enumerate(graph.edges):
         label = f"edges[{index}] ({edge.source or '?'} → {edge.target or '?'})"
         known = True
@@ -154,6 +155,15 @@ def _check_edges(graph: flow_pb2.FlowGraph, kinds: dict[str, str]) -> list[FlowP
                     f"edges[{index}]",
                     f"{label}: a {_kind_label(source_kind)} node cannot feed a "
                     f"{_kind_label(target_kind)} node; it may feed {_allowed_text(allowed)}",
+                )
+            )
+        elif source_kind in RECOMMENDER_KINDS and target_kind == RECOMMEND and has_ranker:
+            problems.append(
+                FlowProblem(
+                    edge.source,
+                    f"edges[{index}]",
+                    f"{label}: the flow has a ranker, so a recommender feeds the ranker or the fallback, "
+                    "not the recommend node",
                 )
             )
     return problems

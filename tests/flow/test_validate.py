@@ -474,3 +474,21 @@ class TestSwitchRanker:
         node(graph, "ranker").ranker.branches.append(self.branch(0, 5))
 
         find(validate_flow(graph), "ranker", "ranker.branches", "only a switch ranker")
+
+
+def test_recommender_to_recommend_without_ranker() -> None:
+    graph = small_flow()
+    del graph.nodes[3]
+    edges = [(e.source, e.target) for e in graph.edges if "ranker" not in (e.source, e.target)]
+    graph.ClearField("edges")
+    for source, target in [*edges, ("popular", "recommend")]:
+        graph.edges.add(source=source, target=target)
+
+    assert validate_flow(graph) == []
+
+
+def test_recommender_to_recommend_beside_ranker() -> None:
+    graph = small_flow()
+    graph.edges.add(source="popular", target="recommend")
+
+    find(validate_flow(graph), "popular", "edges[7]", "the flow has a ranker")
