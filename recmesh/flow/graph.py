@@ -1,10 +1,10 @@
 """Node kinds of a FlowGraph and the edges allowed between them.
 
-A node's kind is the name of the `config` oneof case it sets. The edge
-conventions, which the executor relies on, are: the data source feeds each
-recommender, recommenders feed the ranker (merge order is edge order) and the
-fallback (fill order is edge order), and the ranker and the fallback feed the
-recommend node. A flow without a ranker may join recommenders to the recommend node
+A node's kind is the name of the `config` oneof case it sets. The executor
+relies on these edge conventions. The data source feeds each recommender.
+Recommenders feed the ranker (merge order is edge order) and the fallback
+(fill order is edge order). The ranker and the fallback feed the recommend
+node. A flow without a ranker may join recommenders to the recommend node
 directly, and their items are served in edge order.
 """
 
@@ -22,7 +22,7 @@ RECOMMENDER_KINDS = frozenset(
     {"latest", "non_personalized", "collaborative", "item_to_item", "user_to_user", "external"}
 )
 
-# Which node kinds an edge may leave (key) and enter (value).
+# Node kinds an edge may leave (key), each with the kinds that edge may enter (value).
 ALLOWED_TARGETS: dict[str, frozenset[str]] = {
     DATA_SOURCE: RECOMMENDER_KINDS,
     **dict.fromkeys(RECOMMENDER_KINDS, frozenset({RANKER, FALLBACK, RECOMMEND})),

@@ -19,8 +19,8 @@ RECOMMENDER_SHAPE = ('("', '")')
 def flow_to_mermaid(graph: flow_pb2.FlowGraph) -> str:
     """Return the diagram. Edges into the ranker and the fallback carry their merge or fill position.
 
-    Mermaid node names are generated (n0, n1, …) because node ids may contain characters, or be
-    words such as `end`, that Mermaid does not accept as names; the labels show the ids.
+    Mermaid node names are generated (n0, n1, …) because Mermaid rejects some node ids as names,
+    such as ids with quotes or the word `end`. The labels show the ids.
     """
     lines = ["flowchart LR"]
     names: dict[str, str] = {}

@@ -5,8 +5,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class FlowProblem:
-    """One reason a flow is invalid. node_id is empty for graph-wide problems, such as a missing
-    recommend node or a bad edge; field is the config field or the edge at fault."""
+    """One reason a flow is invalid.
+
+    node_id is empty for graph-wide problems, such as a missing recommend node or a bad edge. field
+    is the config field or the edge at fault.
+    """
 
     node_id: str
     field: str

@@ -31,7 +31,7 @@ def validate_flow(
     """Return every problem of graph; an empty list means it is valid.
 
     recommender_types are the recommender kinds (oneof case names, such as "collaborative") that the
-    candidate service serves; a node of any other recommender kind is a problem.
+    candidate service serves. A node of any other recommender kind is a problem.
     """
     problems = _check_sizes(graph)
     problems += _check_node_ids(graph)

@@ -27,7 +27,7 @@ DEFAULT_VERSION = 0
 
 @dataclass(frozen=True, slots=True)
 class FlowSnapshot:
-    """One flow version as a request sees it from start to finish.
+    """One flow version, used by a request from start to finish.
 
     The graph is shared by every request on this version, so callers must not modify it.
     """
@@ -91,7 +91,7 @@ class FlowManager:
 
         # Serializes the changes of this replica, so a reload cannot undo a save that raced it.
         self._lock = threading.Lock()
-        self._refused_version: int | None = None
+        self._rejected_version: int | None = None
         self._store_failing = False
 
     def current(self) -> FlowSnapshot:
@@ -165,7 +165,7 @@ class FlowManager:
     def refresh(self) -> bool:
         """Swap to the store's live version when it changed; return whether the flow was swapped.
 
-        A stored flow that does not parse or validate is refused once, with an error log line, and
+        A stored flow that does not parse or validate is rejected once, with an error log line, and
         the current flow keeps serving.
         """
         with self._lock:
@@ -173,19 +173,19 @@ class FlowManager:
                 live = self._store.live_flow_version()
                 self._note_store_reachable()
                 if live == self._current.version:
-                    self._refused_version = None
+                    self._rejected_version = None
                     return False
-                if live == self._refused_version:
+                if live == self._rejected_version:
                     return False
                 snapshot = self._default if live == DEFAULT_VERSION else self._load_saved(live)
             except StoreError as exc:
                 self._note_store_failure(exc)
                 return False
             except (FlowVersionNotFound, StoredFlowError, FlowValidationError) as exc:
-                self._refused_version = live
-                FLOW_RELOADS.labels("refused").inc()
+                self._rejected_version = live
+                FLOW_RELOADS.labels("rejected").inc()
                 log.error(
-                    "refused stored flow version %d, still serving version %d: %s",
+                    "rejected stored flow version %d, still serving version %d: %s",
                     live,
                     self._current.version,
                     exc,

@@ -10,7 +10,7 @@ FLOW_VERSION = Gauge(
 )
 FLOW_RELOADS = Counter(
     "recmesh_flow_reloads_total",
-    "Polls of the store that changed the flow or failed, by outcome: swapped, refused (the stored "
+    "Polls of the store that changed the flow or failed, by outcome: swapped, rejected (the stored "
     "flow does not parse or validate), store_unavailable or error.",
     ["outcome"],
 )

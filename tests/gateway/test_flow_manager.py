@@ -153,11 +153,11 @@ def test_get_saved_and_default(manager: FlowManager) -> None:
         manager.get(5)
 
 
-def test_corrupt_stored_flow_is_refused(
+def test_corrupt_stored_flow_is_rejected(
     manager: FlowManager, store: SQLiteStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     manager.set_flow(edited_flow(50))
-    refused_before = reloads("refused")
+    rejected_before = reloads("rejected")
     store.save_flow(b"\xff\xff\xff not a flow", "broken")
 
     with caplog.at_level(logging.ERROR):
@@ -165,11 +165,11 @@ def test_corrupt_stored_flow_is_refused(
         assert manager.refresh() is False
 
     assert manager.current().version == 1
-    assert reloads("refused") == refused_before + 1
-    assert "refused stored flow version 2, still serving version 1" in caplog.text
+    assert reloads("rejected") == rejected_before + 1
+    assert "rejected stored flow version 2, still serving version 1" in caplog.text
 
 
-def test_invalid_stored_flow_is_refused(manager: FlowManager, store: SQLiteStore) -> None:
+def test_invalid_stored_flow_is_rejected(manager: FlowManager, store: SQLiteStore) -> None:
     graph = edited_flow(50)
     graph.edges.add(source="recommend", target="data_source")
     store.save_flow(graph.SerializeToString())
