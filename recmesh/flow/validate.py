@@ -181,8 +181,9 @@ def _adjacency(graph: flow_pb2.FlowGraph, kinds: dict[str, str]) -> tuple[Adjace
 
 def _check_cycles(graph: flow_pb2.FlowGraph, successors: Adjacency) -> list[FlowProblem]:
     problems = []
+    order = _node_order(graph)
     for component in _strongly_connected(successors):
-        start = min(component, key=_node_order(graph))
+        start = min(component, key=order)
         if len(component) == 1 and start not in successors[start]:
             continue
         cycle = _cycle_through(start, component, successors)
@@ -259,7 +260,8 @@ def _check_reachability(
     reaching = _reachable(sinks, predecessors)
 
     problems = []
-    for node_id, kind in sorted(kinds.items(), key=lambda item: _node_order(graph)(item[0])):
+    order = _node_order(graph)
+    for node_id, kind in sorted(kinds.items(), key=lambda item: order(item[0])):
         # A fallback without recommenders fills nothing and is harmless: a config without fallback
         # sources compiles to one.
         if kind == FALLBACK and not predecessors[node_id]:
