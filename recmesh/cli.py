@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "recmesh.commands.import_data",
     "recmesh.commands.serve",
     "recmesh.commands.recommend",
+    "recmesh.commands.flow",
 )
 
 
