@@ -11,7 +11,10 @@ from recmesh.storage import Store
 from recmesh.user_context import FeedbackTypes
 from recmesh.v1 import candidate_pb2_grpc, gateway_pb2, gateway_pb2_grpc, ranker_pb2_grpc
 from services.candidate.source_factory import SourceCache, SourceDeps
+from services.gateway.flow_administration import SERVICE_NAME as FLOW_ADMIN_SERVICE
+from services.gateway.flow_administration import FlowAdministration
 from services.gateway.flow_executor import FlowExecutor
+from services.gateway.flow_plan import RECOMMENDER_TYPES
 from services.gateway.http_api import recommend_routes
 from services.gateway.recommend_servicer import PlanCache, RecommendServicer
 
@@ -52,8 +55,14 @@ def build_gateway_service(
     )
     timeout = config.recommend.timeout_ms / 1000
 
-    default_flow = flow_from_config(config.recommend)
-    plans = PlanCache(lambda: default_flow)
+    flows = FlowAdministration(
+        store,
+        flow_from_config(config.recommend),
+        config.recommend.reload_seconds,
+        config.admin_token,
+        RECOMMENDER_TYPES,
+    )
+    plans = PlanCache(lambda: flows.manager.current().graph)
     deps = SourceDeps(store=store, types=FeedbackTypes.from_settings(config.recommend.data_source), extras={})
     executor = FlowExecutor(
         store,
@@ -68,11 +77,16 @@ def build_gateway_service(
         await candidate_channel.close()
         await ranker_channel.close()
 
+    def register(server: grpc.aio.Server) -> None:
+        gateway_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server)
+        flows.register(server)
+
     service_name = gateway_pb2.DESCRIPTOR.services_by_name["RecommendService"].full_name
     return ServiceSpec(
         name="gateway",
-        service_names=[service_name],
-        register=lambda server: gateway_pb2_grpc.add_RecommendServiceServicer_to_server(servicer, server),
+        service_names=[service_name, FLOW_ADMIN_SERVICE],
+        register=register,
         http_routes=recommend_routes(executor, plans, timeout),
-        on_stop=[close_channels],
+        on_start=[flows.start],
+        on_stop=[flows.stop, close_channels],
     )
