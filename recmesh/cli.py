@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "recmesh.commands.serve",
     "recmesh.commands.recommend",
     "recmesh.commands.flow",
+    "recmesh.commands.train",
 )
 
 

@@ -16,6 +16,7 @@ from recmesh.user_context import FeedbackTypes, UserContext, load_user_context
 from services.candidate.exclusion_filter import ExclusionFilter
 from services.candidate.merge import MergedCandidate, SourceOutput, merge_sources
 from services.candidate.source import Source
+from services.candidate.source_error import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,8 @@ SOURCE_CANDIDATES = Counter(
 )
 SOURCE_ERRORS = Counter(
     "recmesh_source_errors_total",
-    "Recommender calls that failed and were dropped from the merge, by recommender type.",
-    ["type"],
+    "Recommender calls that failed and were dropped from the merge, by recommender type and reason.",
+    ["type", "reason"],
 )
 
 
@@ -122,9 +123,10 @@ class CandidateGenerator:
         started = time.perf_counter()
         try:
             items = await source.recommend(context, planned.candidates)
-        except Exception as exc:
+        except Exception as exc:  # a failed source is dropped from the merge, whatever the error
             seconds = time.perf_counter() - started
-            SOURCE_ERRORS.labels(source.type).inc()
+            reason = exc.reason if isinstance(exc, SourceError) else "error"
+            SOURCE_ERRORS.labels(source.type, reason).inc()
             log.warning("recommender %s (%s) failed and was dropped: %s", source.name, source.type, exc)
             return _Run(items=[], seconds=seconds, error=f"{type(exc).__name__}: {exc}")
         seconds = time.perf_counter() - started

@@ -5,6 +5,8 @@ from __future__ import annotations
 import grpc
 
 from recmesh.grpc_errors import InvalidArgument, abort_on_error
+from recmesh.model_store import ModelStore
+from recmesh.training.candidate_models import CandidateModels
 from recmesh.user_context import FeedbackTypes
 from recmesh.v1 import candidate_pb2, candidate_pb2_grpc, common_pb2, flow_pb2
 from services.candidate.candidate_generator import CandidateGenerator, PlannedSource
@@ -30,10 +32,15 @@ def feedback_types_from_proto(config: flow_pb2.DataSourceConfig, default: Feedba
 
 
 class CandidateServicer(candidate_pb2_grpc.CandidateServiceServicer):
-    def __init__(self, generator: CandidateGenerator, sources: SourceCache, model_version: str = "") -> None:
+    def __init__(
+        self,
+        generator: CandidateGenerator,
+        sources: SourceCache,
+        models: ModelStore[CandidateModels] | None = None,
+    ) -> None:
         self.generator = generator
         self.sources = sources
-        self.model_version = model_version
+        self.models = models
 
     @abort_on_error
     async def GetCandidates(
@@ -91,5 +98,5 @@ class CandidateServicer(candidate_pb2_grpc.CandidateServiceServicer):
                 )
                 for report in result.reports
             ],
-            model_version=self.model_version,
+            model_version=str(self.models.version) if self.models is not None and self.models.version else "",
         )

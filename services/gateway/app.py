@@ -63,7 +63,7 @@ def build_gateway_service(
         RECOMMENDER_TYPES,
     )
     plans = PlanCache(lambda: flows.manager.current().graph)
-    deps = SourceDeps(store=store, types=FeedbackTypes.from_settings(config.recommend.data_source), extras={})
+    deps = SourceDeps(store=store, types=FeedbackTypes.from_settings(config.recommend.data_source))
     executor = FlowExecutor(
         store,
         candidate_pb2_grpc.CandidateServiceStub(candidate_channel),

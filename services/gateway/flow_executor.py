@@ -23,7 +23,7 @@ from recmesh.storage import Store
 from recmesh.v1 import candidate_pb2, candidate_pb2_grpc, common_pb2, flow_pb2, ranker_pb2, ranker_pb2_grpc
 from services.candidate.candidate_generator import CandidateGenerator, PlannedSource
 from services.candidate.servicer import feedback_types_from_proto
-from services.candidate.source_factory import BUILDERS, DEFAULT_CANDIDATES, SourceCache, source_limits
+from services.candidate.source_factory import DEFAULT_CANDIDATES, STORE_ONLY_TYPES, SourceCache, source_limits
 from services.gateway.flow_plan import FlowPlan
 from services.gateway.result_cache import ResultCache
 
@@ -238,7 +238,7 @@ class FlowExecutor:
         exclude: Sequence[str] = (),
     ) -> tuple[list[common_pb2.ScoredItem], list[flow_pb2.Node]]:
         """Run, in the gateway, the recommenders among nodes that need only the store."""
-        usable = [node for node in nodes if node.WhichOneof("config") in BUILDERS]
+        usable = [node for node in nodes if node.WhichOneof("config") in STORE_ONLY_TYPES]
         if not usable:
             return [], []
         plan_sources = [

@@ -78,7 +78,7 @@ def test_pages_partition_the_ranked_list(item_ids: list[str], page: int) -> None
         store = open_store(f"sqlite:///{folder}/p.db")
         graph = flow_from_config(replace(load_config(env={}).recommend, fallback_sources=()))
         plan = replace(plan_flow(graph), ranker=flow_pb2.RankerConfig(type=flow_pb2.RANKER_TYPE_NONE))
-        deps = SourceDeps(store=store, types=FeedbackTypes(), extras={})
+        deps = SourceDeps(store=store, types=FeedbackTypes())
         executor = FlowExecutor(store, ListCandidateStub(item_ids), None, SourceCache(deps))  # type: ignore[arg-type]
 
         async def pages() -> list[list[str]]:

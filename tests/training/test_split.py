@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+
+from recmesh.entities import Feedback
+from recmesh.training.split import split_by_time
+
+
+def rows(user_id: str, count: int) -> list[Feedback]:
+    return [Feedback(type="like", user_id=user_id, item_id=f"i{t}", timestamp=t) for t in range(count)]
+
+
+def test_single_feedback_stays_in_training():
+    train, test = split_by_time(rows("u", 1))
+    assert len(train) == 1
+    assert test == []
+
+
+def test_two_feedback_split_one_each_side():
+    train, test = split_by_time(rows("u", 2))
+    assert [f.item_id for f in train] == ["i0"]
+    assert [f.item_id for f in test] == ["i1"]
+
+
+def test_newest_fifth_held_out():
+    train, test = split_by_time(rows("u", 10))
+    assert [f.item_id for f in test] == ["i8", "i9"]
+    assert len(train) == 8
+
+
+def test_large_fraction_keeps_one_in_training():
+    train, test = split_by_time(rows("u", 3), test_fraction=0.9)
+    assert [f.item_id for f in train] == ["i0"]
+    assert len(test) == 2
+
+
+def test_users_split_independently():
+    feedback = rows("a", 5) + rows("b", 1)
+    train, test = split_by_time(feedback)
+    assert [(f.user_id, f.item_id) for f in test] == [("a", "i4")]
+    assert sorted((f.user_id, f.item_id) for f in train) == [
+        ("a", "i0"),
+        ("a", "i1"),
+        ("a", "i2"),
+        ("a", "i3"),
+        ("b", "i0"),
+    ]
+
+
+def test_equal_timestamps_split_by_item_id():
+    feedback = [Feedback(type="like", user_id="u", item_id=item, timestamp=7) for item in ("x", "y", "z")]
+    train, test = split_by_time(feedback, test_fraction=0.34)
+    assert [f.item_id for f in test] == ["z"]
+    assert [f.item_id for f in train] == ["x", "y"]
+
+
+def test_input_order_is_kept():
+    feedback = list(reversed(rows("u", 10)))
+    train, test = split_by_time(feedback)
+    assert [f.item_id for f in test] == ["i9", "i8"]
+    assert [f.item_id for f in train] == [f"i{t}" for t in range(7, -1, -1)]
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
+def test_fraction_outside_open_interval_rejected(fraction: float):
+    with pytest.raises(ValueError, match="test_fraction"):
+        split_by_time(rows("u", 3), test_fraction=fraction)
