@@ -26,6 +26,5 @@ RERANKER_TOKENS = Counter(
 )
 RERANKER_BREAKER_STATE = Gauge(
     "recmesh_reranker_breaker_state",
-    "State of the rerank API circuit breaker: 0 closed, 1 open, 2 half-open.",
-    ["breaker"],
+    "State of the rerank API circuit breaker that changed last: 0 closed, 1 open, 2 half-open.",
 )
