@@ -45,6 +45,8 @@ class ServerConfig:
     candidate: ServicePorts
     ranker: ServicePorts
     reranker_http_port: int
+    # Where the local rerank server keeps the tokenizer it fetches from the package index.
+    reranker_model_dir: str
 
     def address(self, service: str) -> str:
         ports: ServicePorts = getattr(self, service)
@@ -192,6 +194,7 @@ def _server(reader: _Reader) -> ServerConfig:
         candidate=_ports(reader.sub("candidate"), 50052, 9092),
         ranker=_ports(reader.sub("ranker"), 50053, 9093),
         reranker_http_port=reader.sub("reranker").int("http_port", 8089, 0, 65535),
+        reranker_model_dir=reader.sub("reranker").str("model_dir", "data/models"),
     )
 
 

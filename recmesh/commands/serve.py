@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -20,9 +23,9 @@ from recmesh.storage import Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("candidate", "ranker", "gateway")
+SERVICES = ("candidate", "ranker", "gateway", "reranker")
 # Services `serve all` starts, in start order: the gateway last, so that it finds the others up.
-ALL_SERVICES = SERVICES
+ALL_SERVICES = ("reranker", "candidate", "ranker", "gateway")
 START_TIMEOUT_SECONDS = 120.0
 
 
@@ -74,6 +77,41 @@ async def serve_one(service: str, config: Config, grpc_port: int | None, http_po
         store.close()
 
 
+async def serve_reranker(config: Config, http_port: int | None) -> None:
+    """Run the local rerank server until SIGTERM or SIGINT."""
+    # Imported here because onnxruntime takes a while to load and only this command needs it.
+    from services.ranker.minilm_embedder import ModelFileError
+    from services.ranker.rerank_server import run_rerank_server
+
+    port = config.server.reranker_http_port if http_port is None else http_port
+    task = asyncio.create_task(
+        run_rerank_server(config.server.host, port, Path(config.server.reranker_model_dir))
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except ModelFileError as exc:
+        log.error("cannot start the rerank server: %s", exc)
+        raise SystemExit(1) from exc
+
+
+def wait_until_healthy(url: str, deadline: float, process: subprocess.Popen) -> None:
+    """Poll an HTTP /healthz URL until it answers 200."""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the process serving {url} exited with code {process.returncode}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=1.0) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {START_TIMEOUT_SECONDS:.0f}s")
+
+
 def wait_until_serving(address: str, deadline: float, process: subprocess.Popen) -> None:
     """Poll the standard health service at address until it reports SERVING."""
     with grpc.insecure_channel(address) as channel:
@@ -108,9 +146,13 @@ def serve_all(args: argparse.Namespace, config: Config) -> int:
         for service in ALL_SERVICES:
             # New process groups, so Ctrl-C reaches only this process, which then stops each child in turn.
             processes[service] = subprocess.Popen([*base, "serve", service], start_new_session=True)
-            wait_until_serving(
-                config.server.address(service), time.monotonic() + START_TIMEOUT_SECONDS, processes[service]
-            )
+            deadline = time.monotonic() + START_TIMEOUT_SECONDS
+            if service == "reranker":
+                url = f"http://{config.server.host}:{config.server.reranker_http_port}"
+                wait_until_healthy(f"{url}/healthz", deadline, processes[service])
+                print(f"reranker serving on {url}/v1/rerank", flush=True)
+                continue
+            wait_until_serving(config.server.address(service), deadline, processes[service])
             print(f"{service} serving on {config.server.address(service)}", flush=True)
         for user_id in filter(None, args.sample_users.split(",")):
             subprocess.run([*base, "recommend", user_id], check=False)
@@ -142,7 +184,10 @@ def run(args: argparse.Namespace) -> int:
         return serve_all(args, config)
     configure_logging(args.service)
     try:
-        asyncio.run(serve_one(args.service, config, args.grpc_port, args.http_port))
+        if args.service == "reranker":
+            asyncio.run(serve_reranker(config, args.http_port))
+        else:
+            asyncio.run(serve_one(args.service, config, args.grpc_port, args.http_port))
     except StoreError as exc:
         log.error("cannot open the store %s: %s", config.data_store, exc)
         return 1

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import grpc
 
+from recmesh.entities import Item, User
 from recmesh.grpc_errors import InvalidArgument, abort_on_error
 from recmesh.storage import Store
+from recmesh.templates import TemplateCompileError, TemplateRenderError
 from recmesh.user_context import FeedbackTypes, UserContext, load_user_context
 from recmesh.v1 import common_pb2, flow_pb2, ranker_pb2, ranker_pb2_grpc
 from services.candidate.servicer import feedback_types_from_proto
+from services.ranker.llm_scorer import (
+    LlmScorer,
+    LlmScorerFactory,
+    PromptInputs,
+    needed_item_ids,
+    preview_prompt,
+)
 from services.ranker.none_scorer import NoneScorer
 from services.ranker.ranking import FALLBACK_RESERVE_SECONDS, RankOutcome, rank
 from services.ranker.scorer import Candidate, Scorer
 
 MAX_CANDIDATES = 10_000
+DEFAULT_CONTEXT_SIZE = 10
 
 RANKER_NAMES = {
     flow_pb2.RANKER_TYPE_UNSPECIFIED: "none",
@@ -26,7 +38,7 @@ RANKER_NAMES = {
     flow_pb2.RANKER_TYPE_SWITCH: "switch",
 }
 
-# Builds the scorer for a ranker node of a flow version; raises InvalidArgument for a node it cannot serve.
+# Builds the scorer for a ranker node of a flow version.
 ScorerBuilder = Callable[[flow_pb2.RankerConfig, int], Scorer]
 
 
@@ -54,6 +66,19 @@ class ScorerRegistry:
         if config.fallback in (flow_pb2.RANKER_TYPE_UNSPECIFIED, flow_pb2.RANKER_TYPE_NONE):
             return None
         return self.build(flow_pb2.RankerConfig(type=config.fallback), flow_version)
+
+
+@dataclass(frozen=True)
+class BoundLlmScorer:
+    """An LLM scorer with the prompt inputs and deadline of one request, so that it fits the Scorer contract."""
+
+    scorer: LlmScorer
+    inputs: PromptInputs
+    deadline: float | None
+    name: str = "llm"
+
+    async def score(self, context: UserContext, candidates: list[Candidate]) -> list[float]:
+        return await self.scorer.score(context, candidates, self.inputs, self.deadline)
 
 
 def candidates_from_proto(items: list[common_pb2.ScoredItem]) -> list[Candidate]:
@@ -86,14 +111,39 @@ def rank_response(outcome: RankOutcome, model_version: str = "") -> ranker_pb2.R
 
 
 class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
-    def __init__(self, store: Store, scorers: ScorerRegistry, default_types: FeedbackTypes) -> None:
+    def __init__(
+        self,
+        store: Store,
+        scorers: ScorerRegistry,
+        default_types: FeedbackTypes,
+        llm: LlmScorerFactory | None = None,
+    ) -> None:
         self.store = store
         self.scorers = scorers
         self.default_types = default_types
+        self.llm = llm
 
     async def _context(self, user_id: str, data_source: flow_pb2.DataSourceConfig) -> UserContext:
         types = feedback_types_from_proto(data_source, self.default_types)
         return await asyncio.to_thread(load_user_context, self.store, user_id, types)
+
+    async def _prompt_inputs(
+        self,
+        user: UserContext,
+        item_ids: list[str],
+        context_size: int,
+        data_source: flow_pb2.DataSourceConfig,
+    ) -> PromptInputs:
+        """Read the items and the user the templates render, in one trip to a worker thread."""
+        size = context_size or DEFAULT_CONTEXT_SIZE
+        wanted = needed_item_ids(user, item_ids, size)
+
+        def read() -> tuple[dict[str, Item], User | None]:
+            return self.store.get_items(wanted), self.store.get_user(user.user_id)
+
+        items, stored_user = await asyncio.to_thread(read)
+        positive = feedback_types_from_proto(data_source, self.default_types).positive
+        return PromptInputs(items=items, user=stored_user, positive_types=positive, context_size=size)
 
     @abort_on_error
     async def Rank(
@@ -106,14 +156,42 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
         primary = self.scorers.build(request.ranker, request.flow_version)
         fallback = self.scorers.build_fallback(request.ranker, request.flow_version)
         user = await self._context(request.user_id, request.data_source)
+        candidates = candidates_from_proto(list(request.candidates))
 
         timeout = request.ranker.timeout_ms / 1000 if request.ranker.timeout_ms else None
         remaining = context.time_remaining()
         if remaining is not None:
             budget = max(remaining - FALLBACK_RESERVE_SECONDS, 0.001)
             timeout = budget if timeout is None else min(timeout, budget)
+        if isinstance(primary, LlmScorer):
+            inputs = await self._prompt_inputs(
+                user, [c.item_id for c in candidates], request.context_size, request.data_source
+            )
+            deadline = time.monotonic() + timeout if timeout is not None else None
+            primary = BoundLlmScorer(primary, inputs, deadline)
 
-        outcome = await rank(
-            user, candidates_from_proto(list(request.candidates)), primary, fallback, timeout
-        )
+        outcome = await rank(user, candidates, primary, fallback, timeout)
         return rank_response(outcome)
+
+    @abort_on_error
+    async def PreviewPrompt(
+        self, request: ranker_pb2.PreviewPromptRequest, context: grpc.aio.ServicerContext
+    ) -> ranker_pb2.PreviewPromptResponse:
+        if not request.user_id:
+            raise InvalidArgument("user_id: must not be empty")
+        if len(request.item_ids) > MAX_CANDIDATES:
+            raise InvalidArgument(f"item_ids: at most {MAX_CANDIDATES}, got {len(request.item_ids)}")
+        if not request.ranker.query_template or not request.ranker.document_template:
+            raise InvalidArgument("ranker: query_template and document_template are both required")
+        user = await self._context(request.user_id, request.data_source)
+        item_ids = list(request.item_ids)
+        inputs = await self._prompt_inputs(user, item_ids, request.context_size, request.data_source)
+        templates = self.llm.templates if self.llm is not None else None
+        try:
+            query, documents = preview_prompt(request.ranker, user, item_ids, inputs, templates)
+        except (TemplateCompileError, TemplateRenderError) as exc:
+            raise InvalidArgument(f"ranker: {exc}") from exc
+        return ranker_pb2.PreviewPromptResponse(
+            query=query,
+            documents=[ranker_pb2.Document(item_id=item_id, text=text) for item_id, text in documents],
+        )
