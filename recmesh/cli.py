@@ -13,6 +13,7 @@ from recmesh.config import ConfigError
 # Modules that add a subcommand, in the order `recmesh --help` lists them.
 COMMAND_MODULES = (
     "recmesh.commands.import_data",
+    "recmesh.commands.db",
 )
 
 
