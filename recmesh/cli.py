@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "recmesh.commands.recommend",
     "recmesh.commands.flow",
     "recmesh.commands.train",
+    "recmesh.commands.db",
 )
 
 

@@ -34,6 +34,9 @@ class ConfigError(ValueError):
 class ServicePorts:
     grpc_port: int
     http_port: int
+    # host:port that clients dial; empty means the server's own host and grpc_port. A pod binds
+    # 0.0.0.0 but reaches the other services through their Kubernetes Service names.
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class ServerConfig:
 
     def address(self, service: str) -> str:
         ports: ServicePorts = getattr(self, service)
-        return f"{self.host}:{ports.grpc_port}"
+        return ports.address or f"{self.host}:{ports.grpc_port}"
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ def _ports(reader: _Reader, grpc_port: int, http_port: int) -> ServicePorts:
     return ServicePorts(
         grpc_port=reader.int("grpc_port", grpc_port, 0, 65535),
         http_port=reader.int("http_port", http_port, 0, 65535),
+        address=reader.str("address", ""),
     )
 
 
