@@ -16,6 +16,7 @@ from recmesh.v1 import gateway_pb2_grpc
 from services.candidate.app import build_candidate_service
 from services.gateway.app import build_gateway_service
 from services.ranker.app import build_ranker_service
+from services.ranker.minilm_embedder import MiniLmEmbedder, ensure_tokenizer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -74,6 +75,17 @@ def small_catalog() -> tuple[list[User], list[Item], list[Feedback]]:
     return users, items, feedback
 
 
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for the rerank model's tokenizer, fetched once per test session."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def embedder(model_dir: Path) -> MiniLmEmbedder:
+    return MiniLmEmbedder(ensure_tokenizer(model_dir))
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     opened = open_store(f"sqlite:///{tmp_path / 'test.db'}")
@@ -115,29 +127,35 @@ def runner_for(spec, config: Config) -> ServiceRunner:  # type: ignore[no-untype
     return ServiceRunner(spec, host="127.0.0.1", grpc_port=0, http_port=0, grace_seconds=1.0)
 
 
-@pytest.fixture
-async def trio(trio_config: Config) -> AsyncIterator[Trio]:
-    """The three services on loopback ports chosen by the system, over one SQLite file."""
-    store = open_store(trio_config.data_store)
-    users, items, feedback = small_catalog()
-    store.insert_users(users)
-    store.insert_items(items)
-    store.insert_feedback(feedback)
-
-    candidate = runner_for(build_candidate_service(trio_config, store), trio_config)
-    ranker = runner_for(build_ranker_service(trio_config, store), trio_config)
+@contextlib.asynccontextmanager
+async def running_trio(config: Config, store: Store) -> AsyncIterator[Trio]:
+    """Start candidate, ranker and gateway on loopback ports chosen by the system, over one store."""
+    candidate = runner_for(build_candidate_service(config, store), config)
+    ranker = runner_for(build_ranker_service(config, store), config)
     await candidate.start()
     await ranker.start()
-    gateway = runner_for(
-        build_gateway_service(trio_config, store, candidate.address, ranker.address), trio_config
-    )
+    gateway = runner_for(build_gateway_service(config, store, candidate.address, ranker.address), config)
     await gateway.start()
     channel = grpc.aio.insecure_channel(gateway.address)
     try:
-        yield Trio(trio_config, store, candidate, ranker, gateway, channel)
+        yield Trio(config, store, candidate, ranker, gateway, channel)
     finally:
         await channel.close()
         for runner in (gateway, ranker, candidate):
             with contextlib.suppress(Exception):
                 await runner.stop(grace=0.5)
+
+
+@pytest.fixture
+async def trio(trio_config: Config) -> AsyncIterator[Trio]:
+    """The three services over one SQLite file holding small_catalog()."""
+    store = open_store(trio_config.data_store)
+    users, items, feedback = small_catalog()
+    store.insert_users(users)
+    store.insert_items(items)
+    store.insert_feedback(feedback)
+    try:
+        async with running_trio(trio_config, store) as started:
+            yield started
+    finally:
         store.close()

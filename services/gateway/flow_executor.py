@@ -128,8 +128,10 @@ class FlowExecutor:
         n = self.check_page(plan, n, offset)
         deadline = min(deadline or float("inf"), time.monotonic() + self.timeout_seconds)
 
+        # A first page is always computed afresh; later pages read the list it cached, so that the
+        # pages of one list never repeat an item even when the ranker's scores move between calls.
         key = (user_id, plan.version, tuple(sorted(categories)))
-        ranked = self.cache.get(key)
+        ranked = self.cache.get(key) if offset > 0 else None
         if ranked is None or len(ranked.items) < offset + n:
             ranked = await self._rank_list(
                 plan, user_id, max(offset + n, plan.recommend.cache_size), categories, deadline

@@ -19,16 +19,6 @@ SPACE_DOCUMENT = "Star Wars (1977): rebels fight the Empire's fleet in outer spa
 COOKING_DOCUMENT = "Knead the dough, let it rise overnight and bake the bread at 230 degrees"
 
 
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("models")
-
-
-@pytest.fixture(scope="session")
-def embedder(model_dir: Path) -> MiniLmEmbedder:
-    return MiniLmEmbedder(ensure_tokenizer(model_dir))
-
-
 @pytest.fixture
 async def rerank_url(embedder: MiniLmEmbedder) -> AsyncIterator[str]:
     executor = ThreadPoolExecutor(max_workers=2)
