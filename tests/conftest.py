@@ -18,6 +18,8 @@ from services.gateway.app import build_gateway_service
 from services.ranker.app import build_ranker_service
 from services.ranker.minilm_embedder import MiniLmEmbedder, ensure_tokenizer
 
+from .postgres_schemas import POSTGRES_URL, PostgresSchemas
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # Store-only recommenders and no trained ranker, so the trio serves without training.
@@ -73,6 +75,13 @@ def small_catalog() -> tuple[list[User], list[Item], list[Feedback]]:
         Feedback("like", "u3", "i6", 16),
     ]
     return users, items, feedback
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[PostgresSchemas]:
+    schemas = PostgresSchemas(POSTGRES_URL)
+    yield schemas
+    schemas.drop_all()
 
 
 @pytest.fixture(scope="session")
