@@ -38,19 +38,29 @@ class NonPersonalizedSource:
         self._cached_size = 0
         self._cached_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
 
     async def recommend(self, context: UserContext, n: int) -> list[tuple[str, float]]:
         ranked = await self._ranked(n + len(context.seen_items))
         return [(item_id, score) for item_id, score in ranked if item_id not in context.seen_items][:n]
 
     async def _ranked(self, size: int) -> list[tuple[str, float]]:
-        async with self._lock:
-            now = time.monotonic()
-            if now - self._cached_at > CACHE_SECONDS or size > self._cached_size:
-                self._cached = await asyncio.to_thread(self._query, size)
-                self._cached_size = size
-                self._cached_at = now
+        """Return the cached counts. A stale list long enough is served while one background task
+        refreshes it, so that no request waits on the query once the cache is warm."""
+        is_stale = time.monotonic() - self._cached_at > CACHE_SECONDS
+        if size <= self._cached_size:
+            if is_stale and (self._refresh is None or self._refresh.done()):
+                self._refresh = asyncio.create_task(self._reload(self._cached_size))
             return self._cached
+        async with self._lock:
+            if size > self._cached_size:
+                await self._reload(size)
+            return self._cached
+
+    async def _reload(self, size: int) -> None:
+        ranked = await asyncio.to_thread(self._query, size)
+        if size >= self._cached_size or time.monotonic() - self._cached_at > CACHE_SECONDS:
+            self._cached, self._cached_size, self._cached_at = ranked, size, time.monotonic()
 
     def _query(self, size: int) -> list[tuple[str, float]]:
         since = int(time.time()) - self.window_seconds if self.window_seconds else 0
