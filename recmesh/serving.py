@@ -168,9 +168,13 @@ class ServiceRunner:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         names = [*self.spec.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
         reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], server)
-        self.grpc_port = server.add_insecure_port(f"{self.host}:{self.requested_ports[0]}")
+        address = f"{self.host}:{self.requested_ports[0]}"
+        try:
+            self.grpc_port = server.add_insecure_port(address)
+        except RuntimeError as exc:  # grpcio raises RuntimeError when the port cannot be bound
+            raise OSError(f"cannot bind the gRPC port {address}: is another process using it?") from exc
         if self.grpc_port == 0:
-            raise OSError(f"cannot bind gRPC port {self.host}:{self.requested_ports[0]}")
+            raise OSError(f"cannot bind the gRPC port {address}: is another process using it?")
         for hook in self.spec.on_start:
             await hook()
         await server.start()
