@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SAMPLE_USERS ?= 196,186,22
+# `make run` enables the flow admin RPCs with this token unless RECMESH_ADMIN_TOKEN is set.
 
 .PHONY: run test lint proto venv clean
 
@@ -19,7 +20,8 @@ $(INSTALLED): pyproject.toml
 run: $(INSTALLED)
 	$(BIN)/recmesh import movielens-100k
 	$(BIN)/recmesh train
-	$(BIN)/recmesh serve all --sample-users $(SAMPLE_USERS)
+	RECMESH_ADMIN_TOKEN=$${RECMESH_ADMIN_TOKEN:-recmesh-local-admin} \
+		$(BIN)/recmesh serve all --sample-users $(SAMPLE_USERS)
 
 test: $(INSTALLED)
 	$(BIN)/ruff check .
