@@ -254,3 +254,33 @@ async def test_non_switch_reply_has_no_branch(
 
     assert reply.ranker_used == "fm"
     assert reply.branch == ""
+
+
+async def test_preview_shows_llm_branch_prompt(
+    api: FakeRerankApi, ranker: ranker_pb2_grpc.RankerServiceStub
+) -> None:
+    reply = await ranker.PreviewPrompt(
+        ranker_pb2.PreviewPromptRequest(
+            user_id=FEW_LIKES_USER, item_ids=["d1", "a2"], ranker=switch_node(api.url), context_size=5
+        )
+    )
+
+    assert reply.query == "a3 "
+    assert [(d.item_id, d.text) for d in reply.documents] == [("d1", "d1 drama"), ("a2", "a2 action")]
+    assert api.requests == []
+
+
+async def test_preview_of_fm_branch_is_invalid(
+    api: FakeRerankApi, ranker: ranker_pb2_grpc.RankerServiceStub
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ranker.PreviewPrompt(
+            ranker_pb2.PreviewPromptRequest(
+                user_id=MANY_LIKES_USER, item_ids=["d1"], ranker=switch_node(api.url)
+            )
+        )
+
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "takes branches[1] (positive >= 2), whose fm ranker has no prompt" in (
+        raised.value.details() or ""
+    )
