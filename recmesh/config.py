@@ -5,12 +5,15 @@ A bad file or value raises ConfigError with the file, the key and the reason in 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from recmesh.flow.switch_branches import COUNT_KINDS, BranchBounds, find_branch_problems
 
 DEFAULT_CONFIG = Path(__file__).parent / "defaults" / "recmesh.toml"
 
@@ -22,7 +25,26 @@ RERANKER_ENV = {
     "model": ("RECMESH_RERANKER_MODEL", "RERANKER_MODEL", "GORSE_RERANKER_MODEL"),
 }
 SOURCE_TYPES = ("latest", "non_personalized", "collaborative", "item_to_item", "user_to_user", "external")
-RANKER_TYPES = ("none", "fm", "llm")
+RANKER_TYPES = ("none", "fm", "llm", "switch")
+# A switch inside a switch is not supported.
+BRANCH_RANKER_TYPES = ("none", "fm", "llm")
+# Keys of a [[recommend.ranker.branches]] table. The ranker keys left out take the value of
+# [recommend.ranker]; the API token is set once, in [recommend.ranker.reranker_api].
+BRANCH_KEYS = (
+    "count",
+    "min_count",
+    "max_count",
+    "type",
+    "fallback",
+    "timeout_ms",
+    "connect_timeout_ms",
+    "max_documents",
+    "breaker_failures",
+    "breaker_reset_seconds",
+    "query_template",
+    "document_template",
+    "reranker_api",
+)
 SIMILARITIES = ("co_occurrence", "attributes", "embedding")
 
 
@@ -100,6 +122,19 @@ class RankerSettings:
     query_template: str
     document_template: str
     reranker_api: RerankerApiSettings
+    # Set only on a switch ranker, in the order they are tried.
+    branches: tuple[SwitchBranchSettings, ...] = ()
+
+
+@dataclass(frozen=True)
+class SwitchBranchSettings:
+    """One [[recommend.ranker.branches]] table; applies when min_count <= count < max_count (0: no bound)."""
+
+    # "positive" or "all"; empty on the default branch, which has neither bound.
+    count: str
+    min_count: int
+    max_count: int
+    ranker: RankerSettings
 
 
 @dataclass(frozen=True)
@@ -262,7 +297,7 @@ def _reranker_api(reader: _Reader, env: Mapping[str, str]) -> RerankerApiSetting
 
 
 def _ranker(reader: _Reader, env: Mapping[str, str]) -> RankerSettings:
-    return RankerSettings(
+    settings = RankerSettings(
         type=reader.str("type", "fm", RANKER_TYPES),
         fallback=reader.str("fallback", "none", ("none", "fm")),
         timeout_ms=reader.int("timeout_ms", 1500, 1, 600_000),
@@ -274,6 +309,79 @@ def _ranker(reader: _Reader, env: Mapping[str, str]) -> RankerSettings:
         document_template=reader.str("document_template", ""),
         reranker_api=_reranker_api(reader.sub("reranker_api"), env),
     )
+    if settings.type != "switch":
+        if "branches" in reader.table:
+            raise reader.fail(
+                "branches", 'only a switch ranker has branches: set type = "switch" or remove them'
+            )
+        return settings
+    return dataclasses.replace(settings, branches=_switch_branches(reader, settings))
+
+
+def _switch_branches(reader: _Reader, parent: RankerSettings) -> tuple[SwitchBranchSettings, ...]:
+    """Read [[recommend.ranker.branches]]; each branch's ranker takes the keys it leaves out from parent."""
+    raw = reader.table.get("branches", [])
+    if not isinstance(raw, list) or not all(isinstance(table, dict) for table in raw):
+        raise reader.fail("branches", "must be an array of tables ([[recommend.ranker.branches]])")
+    if not raw:
+        raise reader.fail(
+            "branches", "a switch ranker needs at least one [[recommend.ranker.branches]] table"
+        )
+
+    branches = []
+    for index, table in enumerate(raw):
+        branch_reader = _Reader(reader.path, table, f"{reader.prefix}branches[{index}].")
+        branches.append(_switch_branch(branch_reader, parent))
+
+    problems = find_branch_problems([BranchBounds(b.count, b.min_count, b.max_count) for b in branches])
+    if problems:
+        raise ConfigError(f"{reader.path}: {problems[0].key(reader.prefix)}: {problems[0].message}")
+    return tuple(branches)
+
+
+def _switch_branch(reader: _Reader, parent: RankerSettings) -> SwitchBranchSettings:
+    unknown = sorted(set(reader.table) - set(BRANCH_KEYS))
+    if unknown:
+        raise reader.fail(unknown[0], f"unknown key: a branch takes only {', '.join(BRANCH_KEYS)}")
+    if "type" not in reader.table:
+        raise reader.fail("type", "is missing: set the branch's ranker to none, fm or llm")
+    count = reader.str("count", "", COUNT_KINDS) if "count" in reader.table else ""
+
+    ranker = RankerSettings(
+        type=reader.str("type", "", BRANCH_RANKER_TYPES),
+        fallback=reader.str("fallback", parent.fallback, ("none", "fm")),
+        timeout_ms=reader.int("timeout_ms", parent.timeout_ms, 1, 600_000),
+        connect_timeout_ms=reader.int("connect_timeout_ms", parent.connect_timeout_ms, 1, 600_000),
+        max_documents=reader.int("max_documents", parent.max_documents, 1, 10_000),
+        breaker_failures=reader.int("breaker_failures", parent.breaker_failures, 0, 10_000),
+        breaker_reset_seconds=reader.int("breaker_reset_seconds", parent.breaker_reset_seconds, 1, 86_400),
+        query_template=reader.str("query_template", parent.query_template),
+        document_template=reader.str("document_template", parent.document_template),
+        reranker_api=_branch_reranker_api(reader.sub("reranker_api"), parent.reranker_api),
+    )
+    return SwitchBranchSettings(
+        count=count,
+        min_count=reader.int("min_count", 0),
+        max_count=reader.int("max_count", 0),
+        ranker=ranker,
+    )
+
+
+def _branch_reranker_api(reader: _Reader, parent: RerankerApiSettings) -> RerankerApiSettings:
+    """Read a branch's url and model, each defaulting to the parent's after the environment overrides.
+
+    The token is always the parent's, because the ranker service sends every rerank call with one token.
+    """
+    unknown = sorted(set(reader.table) - {"url", "model"})
+    if unknown:
+        raise reader.fail(
+            unknown[0],
+            "unknown key: a branch sets only url and model, and the token is set in recommend.ranker.reranker_api",
+        )
+    url = reader.str("url", parent.url)
+    if not url.startswith(("http://", "https://")):
+        raise reader.fail("url", f"must be an http:// or https:// URL, got {url!r}")
+    return RerankerApiSettings(url=url, auth_token=parent.auth_token, model=reader.str("model", parent.model))
 
 
 def _recommend(reader: _Reader, env: Mapping[str, str]) -> RecommendSettings:

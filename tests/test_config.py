@@ -27,7 +27,7 @@ def test_packaged_defaults_load() -> None:
         ("[recommend]\nmax_n = 'ten'\n", "recommend.max_n: must be an integer, got 'ten'"),
         (
             "[recommend.ranker]\ntype = 'magic'\n",
-            "recommend.ranker.type: must be one of none, fm, llm, got 'magic'",
+            "recommend.ranker.type: must be one of none, fm, llm, switch, got 'magic'",
         ),
         (
             "[recommend]\ndefault_n = 20\nmax_n = 10\n",

@@ -19,6 +19,7 @@ RANKER_TYPES = {
     "llm": flow_pb2.RANKER_TYPE_LLM,
     "switch": flow_pb2.RANKER_TYPE_SWITCH,
 }
+HISTORY_COUNTS = {"positive": flow_pb2.HISTORY_COUNT_POSITIVE, "all": flow_pb2.HISTORY_COUNT_ALL}
 SIMILARITIES = {
     "co_occurrence": flow_pb2.SIMILARITY_CO_OCCURRENCE,
     "attributes": flow_pb2.SIMILARITY_ATTRIBUTES,
@@ -85,6 +86,18 @@ def source_node(source: SourceSettings) -> flow_pb2.Node:
 
 
 def ranker_config(ranker: RankerSettings) -> flow_pb2.RankerConfig:
+    """Build the ranker node's config. A switch gets only its branches, because each branch's ranker
+    carries its own fallback and settings."""
+    if ranker.type == "switch":
+        switch = flow_pb2.RankerConfig(type=flow_pb2.RANKER_TYPE_SWITCH)
+        for branch in ranker.branches:
+            switch.branches.add(
+                count=HISTORY_COUNTS.get(branch.count, flow_pb2.HISTORY_COUNT_UNSPECIFIED),
+                min_count=branch.min_count,
+                max_count=branch.max_count,
+                ranker=ranker_config(branch.ranker),
+            )
+        return switch
     return flow_pb2.RankerConfig(
         type=RANKER_TYPES[ranker.type],
         query_template=ranker.query_template,

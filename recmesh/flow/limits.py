@@ -20,6 +20,8 @@ MAX_TIMEOUT_MS = 600_000
 MAX_DOCUMENTS = 10_000
 MAX_BREAKER_FAILURES = 10_000
 MAX_BREAKER_RESET_SECONDS = 86_400
+# Branches of one switch ranker; each request tests them in order.
+MAX_SWITCH_BRANCHES = 64
 # Items one Recommend call may ask for (`max_n` must not exceed it) and cached per user.
 MAX_N_CAP = 10_000
 MAX_CACHE_SIZE = 100_000

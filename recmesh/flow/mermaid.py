@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from recmesh.flow.graph import RECOMMENDER_KINDS, node_kind
+from recmesh.flow.node_checks import branch_bounds
 from recmesh.v1 import flow_pb2
 
 # Mermaid shape delimiters by node kind: a cylinder for the data source, a hexagon for the ranker.
@@ -60,9 +61,21 @@ def _describe(node: flow_pb2.Node) -> str:
     if kind == "ranker":
         if node.ranker.type not in flow_pb2.RankerType.values():
             return f"ranker: type {node.ranker.type}"
-        ranker_type = flow_pb2.RankerType.Name(node.ranker.type).removeprefix("RANKER_TYPE_").lower()
+        ranker_type = _ranker_name(node.ranker.type)
+        if node.ranker.type == flow_pb2.RANKER_TYPE_SWITCH:
+            branches = [
+                f"{branch_bounds(branch).describe()}: {_ranker_name(branch.ranker.type)}"
+                for branch in node.ranker.branches
+            ]
+            return f"ranker: switch ({'; '.join(branches)})"
         return f"ranker: {ranker_type}"
     return kind.replace("_", " ")
+
+
+def _ranker_name(value: int) -> str:
+    if value not in flow_pb2.RankerType.values():
+        return f"type {value}"
+    return flow_pb2.RankerType.Name(value).removeprefix("RANKER_TYPE_").lower()
 
 
 def _escape(text: str) -> str:

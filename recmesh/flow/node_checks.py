@@ -9,6 +9,7 @@ import jinja2
 from recmesh.flow import limits
 from recmesh.flow.graph import node_kind
 from recmesh.flow.problems import FlowProblem
+from recmesh.flow.switch_branches import ALL, POSITIVE, BranchBounds, find_branch_problems
 from recmesh.templates import TemplateCompileError, compile_template
 from recmesh.v1 import flow_pb2
 
@@ -21,6 +22,8 @@ FALLBACK_RANKER_TYPES = frozenset(
 BRANCH_RANKER_TYPES = frozenset(
     {flow_pb2.RANKER_TYPE_NONE, flow_pb2.RANKER_TYPE_FM, flow_pb2.RANKER_TYPE_LLM}
 )
+
+HISTORY_COUNTS = {flow_pb2.HISTORY_COUNT_POSITIVE: POSITIVE, flow_pb2.HISTORY_COUNT_ALL: ALL}
 
 
 class ProblemCollector:
@@ -142,6 +145,13 @@ def check_ranker(out: ProblemCollector, config: flow_pb2.RankerConfig, field: st
             out.add(f"{field}breaker_reset_seconds", "must be at least 1 when breaker_failures is set")
 
     if config.type == flow_pb2.RANKER_TYPE_SWITCH:
+        if config.fallback not in (flow_pb2.RANKER_TYPE_UNSPECIFIED, flow_pb2.RANKER_TYPE_NONE):
+            # Each branch's ranker carries its own fallback; the switch would only hide which one applies.
+            out.add(
+                f"{field}fallback",
+                f"a switch ranker has no fallback of its own, got {_ranker_name(config.fallback)}: "
+                "set fallback on the ranker of each branch instead",
+            )
         check_switch_branches(out, config.branches, field)
     elif config.branches:
         out.add(f"{field}branches", "only a switch ranker has branches: set type to switch or remove them")
@@ -150,79 +160,26 @@ def check_ranker(out: ProblemCollector, config: flow_pb2.RankerConfig, field: st
 def check_switch_branches(
     out: ProblemCollector, branches: Sequence[flow_pb2.SwitchBranch], field: str
 ) -> None:
-    """Check the branches of a switch ranker.
-
-    A branch applies when min_count <= count < max_count (max_count 0 means no upper bound), and the
-    first branch that applies wins. Branches over the same count must not overlap, a branch after the
-    default branch (no bounds) can never apply, and each branch's ranker must itself be valid.
-    """
-    if not branches:
-        out.add(f"{field}branches", "a switch ranker needs at least one branch")
-        return
-
-    default_index: int | None = None
-    for index, branch in enumerate(branches):
-        where = f"{field}branches[{index}]"
-        if default_index is not None:
-            out.add(where, f"can never apply: the default branch branches[{default_index}] comes before it")
-        if branch.ranker.type not in BRANCH_RANKER_TYPES:
-            out.add(
-                f"{where}.ranker.type", f"must be none, fm or llm, got {_ranker_name(branch.ranker.type)}"
-            )
-        else:
-            check_ranker(out, branch.ranker, f"{where}.ranker.")
-        if _is_default_branch(branch):
-            default_index = index if default_index is None else default_index
-            continue
-        _check_branch_bounds(out, branch, where)
-
-    _check_branch_overlaps(out, branches, field)
-
-
-def _is_default_branch(branch: flow_pb2.SwitchBranch) -> bool:
-    return branch.min_count == 0 and branch.max_count == 0
-
-
-def _check_branch_bounds(out: ProblemCollector, branch: flow_pb2.SwitchBranch, where: str) -> None:
-    if branch.count not in (flow_pb2.HISTORY_COUNT_POSITIVE, flow_pb2.HISTORY_COUNT_ALL):
-        out.add(f"{where}.count", "must be positive or all when the branch has bounds")
-    out.check_not_negative(f"{where}.min_count", branch.min_count)
-    out.check_not_negative(f"{where}.max_count", branch.max_count)
-    if branch.max_count != 0 and branch.max_count <= branch.min_count:
+    """Check the branches of a switch ranker: their bounds (see recmesh.flow.switch_branches) and rankers."""
+    if len(branches) > limits.MAX_SWITCH_BRANCHES:
         out.add(
-            f"{where}.max_count",
-            f"must be greater than min_count ({branch.min_count}), got {branch.max_count}: "
-            "the branch can never apply",
+            f"{field}branches", f"has {len(branches)} branches; the limit is {limits.MAX_SWITCH_BRANCHES}"
         )
+        return
+    for problem in find_branch_problems([branch_bounds(branch) for branch in branches]):
+        out.add(problem.key(field), problem.message)
+
+    for index, branch in enumerate(branches):
+        where = f"{field}branches[{index}].ranker."
+        if branch.ranker.type not in BRANCH_RANKER_TYPES:
+            out.add(f"{where}type", f"must be none, fm or llm, got {_ranker_name(branch.ranker.type)}")
+        else:
+            check_ranker(out, branch.ranker, where)
 
 
-def _check_branch_overlaps(
-    out: ProblemCollector, branches: Sequence[flow_pb2.SwitchBranch], field: str
-) -> None:
-    bounded = [(i, b) for i, b in enumerate(branches) if not _is_default_branch(b)]
-    for position, (i, first) in enumerate(bounded):
-        for j, second in bounded[position + 1 :]:
-            if first.count != second.count:
-                continue
-            if _overlap(first, second):
-                out.add(
-                    f"{field}branches[{j}]",
-                    f"overlaps branches[{i}]: both apply to counts {_overlap_text(first, second)}",
-                )
-
-
-def _upper(branch: flow_pb2.SwitchBranch) -> float:
-    return float("inf") if branch.max_count == 0 else branch.max_count
-
-
-def _overlap(first: flow_pb2.SwitchBranch, second: flow_pb2.SwitchBranch) -> bool:
-    return max(first.min_count, second.min_count) < min(_upper(first), _upper(second))
-
-
-def _overlap_text(first: flow_pb2.SwitchBranch, second: flow_pb2.SwitchBranch) -> str:
-    low = max(first.min_count, second.min_count)
-    high = min(_upper(first), _upper(second))
-    return f"from {low}" if high == float("inf") else f"from {low} to {int(high) - 1}"
+def branch_bounds(branch: flow_pb2.SwitchBranch) -> BranchBounds:
+    """Return the bounds of a branch; a count left unspecified is the empty string."""
+    return BranchBounds(HISTORY_COUNTS.get(branch.count, ""), branch.min_count, branch.max_count)
 
 
 def _check_template(out: ProblemCollector, field: str, source: str, required: bool) -> None:

@@ -72,6 +72,8 @@ class RankedList:
     items: tuple[common_pb2.ScoredItem, ...]
     ranker_used: str
     fallbacks: tuple[FallbackNote, ...] = ()
+    # The switch branch the ranker service took, such as "branches[0] (positive < 20)"; empty otherwise.
+    branch: str = ""
 
 
 @dataclass
@@ -80,6 +82,7 @@ class RecommendResult:
     flow_version: int
     ranker_used: str
     fallbacks: list[FallbackNote] = field(default_factory=list)
+    branch: str = ""
 
 
 class FlowExecutor:
@@ -159,6 +162,7 @@ class FlowExecutor:
             flow_version=plan.version,
             ranker_used=ranked.ranker_used,
             fallbacks=list(ranked.fallbacks),
+            branch=ranked.branch,
         )
 
     def forget_user(self, user_id: str) -> None:
@@ -180,11 +184,13 @@ class FlowExecutor:
 
         candidates = await self._candidates(plan, user_id, wanted, categories, deadline, fallbacks)
 
-        ranked, ranker_used = await self._rank(plan, user_id, candidates, deadline, fallbacks)
+        ranked, ranker_used, branch = await self._rank(plan, user_id, candidates, deadline, fallbacks)
 
         filled = await self._fill(plan, user_id, ranked, wanted, categories, deadline, fallbacks)
 
-        return RankedList(items=tuple(filled), ranker_used=ranker_used, fallbacks=tuple(fallbacks))
+        return RankedList(
+            items=tuple(filled), ranker_used=ranker_used, fallbacks=tuple(fallbacks), branch=branch
+        )
 
     async def _candidates(
         self,
@@ -273,12 +279,13 @@ class FlowExecutor:
         candidates: list[common_pb2.ScoredItem],
         deadline: float,
         fallbacks: list[FallbackNote],
-    ) -> tuple[list[common_pb2.ScoredItem], str]:
+    ) -> tuple[list[common_pb2.ScoredItem], str, str]:
+        """Return the ranked candidates, the ranker that ordered them and the switch branch taken, if any."""
         if (
             plan.ranker.type in (flow_pb2.RANKER_TYPE_UNSPECIFIED, flow_pb2.RANKER_TYPE_NONE)
             or not candidates
         ):
-            return candidates, "none"
+            return candidates, "none", ""
         started = time.perf_counter()
         request = ranker_pb2.RankRequest(
             user_id=user_id,
@@ -302,13 +309,13 @@ class FlowExecutor:
                     used="none",
                 )
             )
-            return candidates, "none"
+            return candidates, "none", ""
         NODE_LATENCY.labels(plan.ranker_id, "ranker").observe(time.perf_counter() - started)
         NODE_ITEMS.labels(plan.ranker_id, "ranker").inc(len(reply.items))
         if reply.HasField("fallback"):
             fallback = reply.fallback
             fallbacks.append(FallbackNote(fallback.stage, fallback.reason, fallback.detail, fallback.used))
-        return list(reply.items), reply.ranker_used
+        return list(reply.items), reply.ranker_used, reply.branch
 
     async def _fill(
         self,

@@ -41,6 +41,7 @@ def recommend_routes(executor: FlowExecutor, plans: PlanCache, timeout_seconds: 
             {
                 "flow_version": result.flow_version,
                 "ranker_used": result.ranker_used,
+                "branch": result.branch,
                 "fallbacks": [
                     {"stage": n.stage, "reason": n.reason, "detail": n.detail, "used": n.used}
                     for n in result.fallbacks

@@ -77,13 +77,14 @@ class RecommendServicer(gateway_pb2_grpc.RecommendServiceServicer):
             plan, request.user_id, request.n, request.offset, list(request.categories), deadline
         )
         log.info(
-            "recommend user=%s n=%d offset=%d items=%d flow=%d ranker=%s fallbacks=%d",
+            "recommend user=%s n=%d offset=%d items=%d flow=%d ranker=%s branch=%s fallbacks=%d",
             request.user_id,
             request.n,
             request.offset,
             len(result.items),
             result.flow_version,
             result.ranker_used,
+            result.branch or "-",
             len(result.fallbacks),
         )
         return recommend_response(result)

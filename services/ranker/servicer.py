@@ -26,6 +26,8 @@ from services.ranker.llm_scorer import (
 from services.ranker.none_scorer import NoneScorer
 from services.ranker.ranking import FALLBACK_RESERVE_SECONDS, RankOutcome, rank
 from services.ranker.scorer import Candidate, Scorer
+from services.ranker.switch_metrics import SWITCH_BRANCH_REQUESTS, SWITCH_HISTORY_COUNT
+from services.ranker.switch_router import BranchChoice, HistoryCounts, choose_branch, counted_kind
 
 MAX_CANDIDATES = 10_000
 DEFAULT_CONTEXT_SIZE = 10
@@ -153,12 +155,14 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             raise InvalidArgument("user_id: must not be empty")
         if len(request.candidates) > MAX_CANDIDATES:
             raise InvalidArgument(f"candidates: at most {MAX_CANDIDATES}, got {len(request.candidates)}")
-        primary = self.scorers.build(request.ranker, request.flow_version)
-        fallback = self.scorers.build_fallback(request.ranker, request.flow_version)
         user = await self._context(request.user_id, request.data_source)
         candidates = candidates_from_proto(list(request.candidates))
 
-        timeout = request.ranker.timeout_ms / 1000 if request.ranker.timeout_ms else None
+        ranker, branch = self._resolve_switch(request.ranker, user)
+        primary = self.scorers.build(ranker, request.flow_version)
+        fallback = self.scorers.build_fallback(ranker, request.flow_version)
+
+        timeout = ranker.timeout_ms / 1000 if ranker.timeout_ms else None
         remaining = context.time_remaining()
         if remaining is not None:
             budget = max(remaining - FALLBACK_RESERVE_SECONDS, 0.001)
@@ -171,7 +175,25 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             primary = BoundLlmScorer(primary, inputs, deadline)
 
         outcome = await rank(user, candidates, primary, fallback, timeout)
-        return rank_response(outcome)
+        response = rank_response(outcome)
+        if branch is not None:
+            response.branch = branch.label
+        return response
+
+    def _resolve_switch(
+        self, ranker: flow_pb2.RankerConfig, user: UserContext
+    ) -> tuple[flow_pb2.RankerConfig, BranchChoice | None]:
+        """Return the ranker config to run: the node itself, or for a switch the ranker of the branch taken."""
+        if ranker.type != flow_pb2.RANKER_TYPE_SWITCH:
+            return ranker, None
+        counts = HistoryCounts.of(user)
+        branch = switch_branch(ranker, user.user_id, counts)
+
+        kind = counted_kind(ranker.branches)
+        if kind:
+            SWITCH_HISTORY_COUNT.labels(kind).observe(counts.value(kind))
+        SWITCH_BRANCH_REQUESTS.labels(branch.metric_label, RANKER_NAMES.get(branch.ranker.type, "none")).inc()
+        return branch.ranker, branch
 
     @abort_on_error
     async def PreviewPrompt(
@@ -181,17 +203,43 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             raise InvalidArgument("user_id: must not be empty")
         if len(request.item_ids) > MAX_CANDIDATES:
             raise InvalidArgument(f"item_ids: at most {MAX_CANDIDATES}, got {len(request.item_ids)}")
-        if not request.ranker.query_template or not request.ranker.document_template:
-            raise InvalidArgument("ranker: query_template and document_template are both required")
         user = await self._context(request.user_id, request.data_source)
+        ranker = request.ranker
+        if ranker.type == flow_pb2.RANKER_TYPE_SWITCH:
+            # The preview shows the prompt of the branch this user takes, which must be an llm ranker.
+            branch = switch_branch(ranker, user.user_id, HistoryCounts.of(user))
+            if branch.ranker.type != flow_pb2.RANKER_TYPE_LLM:
+                raise InvalidArgument(
+                    f"ranker: user {user.user_id!r} takes {branch.label}, whose "
+                    f"{RANKER_NAMES.get(branch.ranker.type, 'none')} ranker has no prompt: "
+                    "preview a user whose branch is an llm ranker"
+                )
+            ranker = branch.ranker
+        if not ranker.query_template or not ranker.document_template:
+            raise InvalidArgument("ranker: query_template and document_template are both required")
         item_ids = list(request.item_ids)
         inputs = await self._prompt_inputs(user, item_ids, request.context_size, request.data_source)
         templates = self.llm.templates if self.llm is not None else None
         try:
-            query, documents = preview_prompt(request.ranker, user, item_ids, inputs, templates)
+            query, documents = preview_prompt(ranker, user, item_ids, inputs, templates)
         except (TemplateCompileError, TemplateRenderError) as exc:
             raise InvalidArgument(f"ranker: {exc}") from exc
         return ranker_pb2.PreviewPromptResponse(
             query=query,
             documents=[ranker_pb2.Document(item_id=item_id, text=text) for item_id, text in documents],
         )
+
+
+def switch_branch(switch: flow_pb2.RankerConfig, user_id: str, counts: HistoryCounts) -> BranchChoice:
+    """Return the branch of the switch the user takes; raise InvalidArgument when the switch cannot run."""
+    branch = choose_branch(switch.branches, counts)
+    if branch is None:
+        raise InvalidArgument(
+            f"ranker.branches: no branch applies to user {user_id!r} with {counts.positive} positive "
+            f"and {counts.all} feedbacks in all; add a default branch (no min_count or max_count)"
+        )
+    if branch.ranker.type == flow_pb2.RANKER_TYPE_SWITCH:
+        raise InvalidArgument(
+            f"ranker.branches[{branch.index}].ranker.type: a switch inside a switch is not supported"
+        )
+    return branch

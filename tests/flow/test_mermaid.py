@@ -47,3 +47,19 @@ def test_quotes_in_ids_are_escaped() -> None:
     assert "say #quot;end#quot;" in diagram
     assert 'say "end"' not in diagram
     assert "ghost<br/>unknown node" in diagram
+
+
+def test_switch_ranker_lists_branches() -> None:
+    graph = small_flow()
+    ranker = next(n for n in graph.nodes if n.id == "ranker").ranker
+    ranker.type = flow_pb2.RANKER_TYPE_SWITCH
+    ranker.branches.add(
+        count=flow_pb2.HISTORY_COUNT_POSITIVE,
+        max_count=20,
+        ranker=flow_pb2.RankerConfig(type=flow_pb2.RANKER_TYPE_LLM),
+    )
+    ranker.branches.add(ranker=flow_pb2.RankerConfig(type=flow_pb2.RANKER_TYPE_FM))
+
+    diagram = flow_to_mermaid(graph)
+
+    assert "ranker: switch (positive #lt; 20: llm; default: fm)" in diagram

@@ -469,6 +469,54 @@ class TestSwitchRanker:
 
         find(validate_flow(graph), "ranker", "ranker.branches", "at least one branch")
 
+    def test_uncovered_counts_without_default(self) -> None:
+        graph = self.switch_flow(self.branch(0, 5), self.branch(6, 0))
+
+        problem = find(validate_flow(graph), "ranker", "ranker.branches", "no branch applies")
+
+        assert "from 5 to 5" in problem.message
+
+    def test_full_partition_without_default_is_valid(self) -> None:
+        graph = self.switch_flow(self.branch(5, 0, llm_ranker()), self.branch(0, 5))
+
+        assert validate_flow(graph) == []
+
+    def test_positive_and_all_counts_do_not_mix(self) -> None:
+        counting_all = self.branch(20, 0)
+        counting_all.count = flow_pb2.HISTORY_COUNT_ALL
+        graph = self.switch_flow(
+            self.branch(0, 5),
+            counting_all,
+            flow_pb2.SwitchBranch(ranker=flow_pb2.RankerConfig(type=flow_pb2.RANKER_TYPE_FM)),
+        )
+
+        find(validate_flow(graph), "ranker", "ranker.branches[1].count", "must count the same")
+
+    def test_bounded_branch_needs_count(self) -> None:
+        graph = self.switch_flow(
+            flow_pb2.SwitchBranch(max_count=5, ranker=flow_pb2.RankerConfig(type=flow_pb2.RANKER_TYPE_FM)),
+            flow_pb2.SwitchBranch(ranker=flow_pb2.RankerConfig(type=flow_pb2.RANKER_TYPE_FM)),
+        )
+
+        find(validate_flow(graph), "ranker", "ranker.branches[0].count", "positive or all")
+
+    def test_branch_without_ranker(self) -> None:
+        graph = self.switch_flow(flow_pb2.SwitchBranch())
+
+        find(validate_flow(graph), "ranker", "ranker.branches[0].ranker.type", "got unspecified")
+
+    def test_fallback_on_switch_itself(self) -> None:
+        graph = self.switch_flow(flow_pb2.SwitchBranch(ranker=llm_ranker()))
+        node(graph, "ranker").ranker.fallback = flow_pb2.RANKER_TYPE_FM
+
+        find(validate_flow(graph), "ranker", "ranker.fallback", "each branch")
+
+    def test_too_many_branches(self) -> None:
+        branches = [self.branch(i, i + 1) for i in range(limits.MAX_SWITCH_BRANCHES + 1)]
+        graph = self.switch_flow(*branches)
+
+        find(validate_flow(graph), "ranker", "ranker.branches", "the limit is")
+
     def test_branches_on_non_switch_ranker(self) -> None:
         graph = small_flow()
         node(graph, "ranker").ranker.branches.append(self.branch(0, 5))
