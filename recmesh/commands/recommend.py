@@ -30,9 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def format_reply(user_id: str, reply: gateway_pb2.RecommendResponse) -> str:
-    lines = [
-        f"recommendations for user {user_id} (flow version {reply.flow_version}, ranker {reply.ranker_used})"
-    ]
+    ranker = f"{reply.ranker_used}, switch {reply.branch}" if reply.branch else reply.ranker_used
+    lines = [f"recommendations for user {user_id} (flow version {reply.flow_version}, ranker {ranker})"]
     for rank, item in enumerate(reply.items, start=1):
         title = item.item.comment or "(no title)"
         source = item.sources[0].source if item.sources else "-"

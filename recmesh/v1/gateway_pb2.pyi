@@ -33,18 +33,20 @@ class RecommendedItem(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., score: _Optional[float] = ..., sources: _Optional[_Iterable[_Union[_common_pb2.SourceScore, _Mapping]]] = ..., item: _Optional[_Union[_common_pb2.Item, _Mapping]] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
-    __slots__ = ("items", "flow_version", "ranker_used", "fallbacks", "request_id")
+    __slots__ = ("items", "flow_version", "ranker_used", "fallbacks", "request_id", "branch")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     FLOW_VERSION_FIELD_NUMBER: _ClassVar[int]
     RANKER_USED_FIELD_NUMBER: _ClassVar[int]
     FALLBACKS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[RecommendedItem]
     flow_version: int
     ranker_used: str
     fallbacks: _containers.RepeatedCompositeFieldContainer[_common_pb2.Fallback]
     request_id: str
-    def __init__(self, items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ..., flow_version: _Optional[int] = ..., ranker_used: _Optional[str] = ..., fallbacks: _Optional[_Iterable[_Union[_common_pb2.Fallback, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    branch: str
+    def __init__(self, items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ..., flow_version: _Optional[int] = ..., ranker_used: _Optional[str] = ..., fallbacks: _Optional[_Iterable[_Union[_common_pb2.Fallback, _Mapping]]] = ..., request_id: _Optional[str] = ..., branch: _Optional[str] = ...) -> None: ...
 
 class InsertFeedbackRequest(_message.Message):
     __slots__ = ("feedback",)

@@ -41,7 +41,10 @@ class PlanCache:
 
 def recommend_response(result: RecommendResult) -> gateway_pb2.RecommendResponse:
     response = gateway_pb2.RecommendResponse(
-        flow_version=result.flow_version, ranker_used=result.ranker_used, request_id=request_id.get()
+        flow_version=result.flow_version,
+        ranker_used=result.ranker_used,
+        request_id=request_id.get(),
+        branch=result.branch,
     )
     for entry in result.items:
         item = response.items.add(item_id=entry.item_id, score=entry.score)

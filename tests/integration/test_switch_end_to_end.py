@@ -48,6 +48,7 @@ async def test_few_likes_reranked_by_llm(trio: Trio, api: FakeRerankApi) -> None
     reply = await trio.stub.Recommend(gateway_pb2.RecommendRequest(user_id="u1", n=3), timeout=5)
 
     assert reply.ranker_used == "llm"
+    assert reply.branch.startswith("branches[0]")
     assert list(reply.fallbacks) == []
     # Merged order is i1, i2, i5, and the fake API scores the last document highest.
     assert [item.item_id for item in reply.items] == ["i5", "i2", "i1"]
@@ -58,6 +59,7 @@ async def test_more_likes_take_fm_branch_and_its_fallback(trio: Trio, api: FakeR
     reply = await trio.stub.Recommend(gateway_pb2.RecommendRequest(user_id="u2", n=3), timeout=5)
 
     assert reply.ranker_used == "none"
+    assert reply.branch.endswith("(default)")
     assert [(f.stage, f.reason, f.used) for f in reply.fallbacks] == [("ranker", "unavailable", "none")]
     assert api.requests == []
 
