@@ -95,9 +95,8 @@ async def run_bench(
 ) -> BenchOutcome:
     """Run the benchmark and write users.csv, run.json, table.json and the plot to options.out.
 
-    Raise SettingsMismatchError when options.out holds a
-    run with other settings, ResultsFileError when its users.csv cannot be read, and TemplateCompileError
-    when a template does not compile.
+    Raise SettingsMismatchError when options.out contains a run with other settings, ResultsFileError
+    when its users.csv cannot be read, and TemplateCompileError when a template does not compile.
     """
     train, test = split_by_time(corpus.feedback, options.test_fraction)
     evaluation = select_users(train, test, flow.types, options.groups, options.seed, options.users)

@@ -55,10 +55,10 @@ def select_users(
 ) -> EvaluationSet:
     """Return the users with a positive and a negative test item and a positive training feedback.
 
-    A test item is positive when any of the user's test feedback on it has a positive type, negative when
-    it has only read or negative types; other types are ignored. Each user's items are shuffled with a
-    generator seeded by (seed, user id), so their order carries no label and a user's order does not
-    depend on which other users a run includes. With sample_size, that many eligible users are drawn
+    A test item is positive when any of the user's test feedback on it has a positive type. It is negative
+    when it has only read or negative types, and other types are ignored. Each user's items are shuffled
+    with a generator seeded by (seed, user id). So their order carries no label, and a user's order does
+    not depend on which other users a run includes. With sample_size, that many eligible users are drawn
     with the seed, and the rest are counted as NOT_SAMPLED.
     """
     train_by_user = _by_user(train)

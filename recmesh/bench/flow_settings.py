@@ -1,4 +1,4 @@
-"""Which flow bench-llm evaluates, and the LLM ranker settings, feedback types and context size it reads."""
+"""The flow bench-llm evaluates: its LLM ranker settings, feedback types and context size."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ DEFAULT_CONTEXT_SIZE = 10
 
 
 class BenchFlowError(ValueError):
-    """The flow to evaluate has no usable LLM ranker; the message says which flow and what to do."""
+    """The flow to evaluate has no usable LLM ranker; the message names the flow and what to do."""
 
 
 @dataclass(frozen=True)
 class BenchFlow:
-    # Where the flow came from, for the printed report: "live flow version 3", "flow file x.toml", ...
+    # Origin of the flow, for the printed report: "live flow version 3", "flow file x.toml", ...
     origin: str
     llm: LlmRankerSettings
     types: FeedbackTypes

@@ -1,4 +1,4 @@
-"""What the reranker column cost in one run: calls, documents, tokens, latency and failures."""
+"""Cost of the reranker column in one run: calls, documents, tokens, latency and failures."""
 
 from __future__ import annotations
 

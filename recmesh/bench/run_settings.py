@@ -9,7 +9,7 @@ from typing import Any
 
 
 class SettingsMismatchError(ValueError):
-    """The output folder holds a run made with other settings; the message lists them."""
+    """The output folder contains a run made with other settings; the message lists them."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def check_or_write_settings(path: Path, settings: RunSettings) -> bool:
     ]
     if differences:
         raise SettingsMismatchError(
-            f"{path.parent} holds a run with other settings ({'; '.join(differences)}); pass another --out "
+            f"{path.parent} contains a run with different settings ({'; '.join(differences)}); pass another --out "
             "to start a new run, or rerun with the earlier settings to resume it"
         )
     return True
