@@ -36,7 +36,8 @@ def plot_gauc_by_group(table: BenchTable, path: Path, title: str) -> None:
             capsize=3,
             label=name,
         )
-        lowest = min([lowest, *(value for value in values if not math.isnan(value))])
+        bottoms = [value - error for value, error in zip(values, below, strict=True) if not math.isnan(value)]
+        lowest = min([lowest, *bottoms])
 
     axes.axhline(0.5, color="grey", linewidth=0.8, linestyle="--", label="random order (0.5)")
     axes.set_xticks(positions, [f"{row.label}\n{row.users} users" for row in rows])
@@ -44,7 +45,16 @@ def plot_gauc_by_group(table: BenchTable, path: Path, title: str) -> None:
     axes.set_ylabel("GAUC (test feedbacks as weights)")
     axes.set_ylim(max(0.0, min(0.45, lowest - 0.05)), 1.02)
     axes.set_title(title)
-    axes.legend(loc="upper left", ncols=len(table.columns) + 1, fontsize="small")
+    # Rankers first, then the reference line, whatever order matplotlib collected them in.
+    handles, labels = axes.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda index: labels[index] not in table.columns)
+    axes.legend(
+        [handles[index] for index in order],
+        [labels[index] for index in order],
+        loc="upper left",
+        ncols=len(labels),
+        fontsize="small",
+    )
     axes.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path)
