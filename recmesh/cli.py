@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "recmesh.commands.flow",
     "recmesh.commands.train",
     "recmesh.commands.db",
+    "recmesh.commands.bench_llm",
 )
 
 

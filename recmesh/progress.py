@@ -9,7 +9,16 @@ from typing import TextIO
 
 
 class ProgressBar:
-    def __init__(self, label: str, total: int, stream: TextIO | None = None, force: bool = False) -> None:
+    def __init__(
+        self,
+        label: str,
+        total: int,
+        stream: TextIO | None = None,
+        force: bool = False,
+        line_every_seconds: float = 0.0,
+    ) -> None:
+        """line_every_seconds > 0 writes one plain line per interval when the bar itself is not drawn,
+        so a long run sent to a log file still shows its progress."""
         self.label = label
         self.total = max(total, 0)
         self.done = 0
@@ -17,6 +26,8 @@ class ProgressBar:
         self.enabled = force or self.stream.isatty()
         self.started = time.perf_counter()
         self._last_draw = 0.0
+        self.line_every_seconds = line_every_seconds
+        self._last_line = self.started
 
     def advance(self, count: int = 1) -> None:
         self.done += count
@@ -24,6 +35,14 @@ class ProgressBar:
         if self.enabled and (now - self._last_draw >= 0.1 or self.done >= self.total):
             self._last_draw = now
             self._draw(now)
+        elif (
+            not self.enabled
+            and self.line_every_seconds > 0
+            and now - self._last_line >= self.line_every_seconds
+        ):
+            self._last_line = now
+            self.stream.write(self._status(now) + "\n")
+            self.stream.flush()
 
     def _draw(self, now: float) -> None:
         fraction = self.done / self.total if self.total else 1.0
@@ -37,6 +56,12 @@ class ProgressBar:
             f"{rate:,.0f}/s eta {remaining:,.0f}s "
         )
         self.stream.flush()
+
+    def _status(self, now: float) -> str:
+        elapsed = now - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        remaining = (self.total - self.done) / rate if rate > 0 else 0.0
+        return f"{self.label}: {self.done}/{self.total} done, {rate:,.2f}/s, eta {remaining:,.0f}s"
 
     def close(self) -> None:
         if self.enabled:

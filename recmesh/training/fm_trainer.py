@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from lightfm import LightFM
 
-from recmesh.entities import Item, User
-from recmesh.training.dataset import Interactions
+from recmesh.entities import Feedback, Item, User
+from recmesh.training.dataset import Interactions, build_interactions
 from recmesh.training.fm_model import FMModel, item_feature_names, user_feature_names
+from recmesh.user_context import FeedbackTypes
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,22 @@ def fit_fm(
         item_biases=_float32(item_biases),
         trained_at=time.time(),
     )
+
+
+def fit_fm_on_feedback(
+    feedback: Iterable[Feedback],
+    users: Sequence[User],
+    items: Sequence[Item],
+    types: FeedbackTypes,
+    params: FMParams,
+    on_epoch: Callable[[], None] | None = None,
+) -> FMModel:
+    """Fit the ranker on the given feedback only, such as the training part of a time split.
+
+    Every given user and item is indexed even without feedback, so the model can score them all.
+    """
+    interactions = build_interactions(feedback, (u.id for u in users), (i.id for i in items), types)
+    return fit_fm(interactions, users, items, params, on_epoch)
 
 
 def _feature_matrix(rows: list[list[str]]) -> tuple[np.ndarray, sp.csr_matrix]:

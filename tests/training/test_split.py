@@ -65,3 +65,26 @@ def test_input_order_is_kept():
 def test_fraction_outside_open_interval_rejected(fraction: float):
     with pytest.raises(ValueError, match="test_fraction"):
         split_by_time(rows("u", 3), test_fraction=fraction)
+
+
+def test_each_user_split_by_own_time():
+    # User a's feedback is all older than b's: a global cut-off would put all of a in training.
+    feedback = [
+        Feedback(type="like", user_id=user, item_id=f"{user}{t}", timestamp=base + t)
+        for user, base in (("b", 1000), ("a", 0))
+        for t in range(5)
+    ]
+    train, test = split_by_time(feedback)
+    assert sorted(f.item_id for f in test) == ["a4", "b4"]
+    assert all(
+        max(f.timestamp for f in train if f.user_id == user)
+        < min(f.timestamp for f in test if f.user_id == user)
+        for user in ("a", "b")
+    )
+
+
+@pytest.mark.parametrize(("count", "held_out"), [(2, 1), (3, 1), (4, 1), (7, 1), (8, 2), (12, 2), (13, 3)])
+def test_held_out_count_rounds_to_nearest(count: int, held_out: int):
+    train, test = split_by_time(rows("u", count))
+    assert len(test) == held_out
+    assert len(train) == count - held_out

@@ -1,0 +1,1 @@
+"""Offline comparison of the LLM reranker with the FM ranker (`recmesh bench-llm`)."""
