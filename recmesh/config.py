@@ -442,3 +442,15 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         admin_token=env.get("RECMESH_ADMIN_TOKEN") or reader.sub("admin").str("token", ""),
         recommend=_recommend(reader.sub("recommend"), env),
     )
+
+
+def ranker_settings_from_toml(text: str, source: str) -> RankerSettings:
+    """Read the [recommend.ranker] table of TOML text with load_config's rules; the environment is not applied.
+
+    Raise ConfigError naming source when the text is not valid TOML or the table is invalid.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from exc
+    return _ranker(_Reader(source, raw).sub("recommend").sub("ranker"), {})

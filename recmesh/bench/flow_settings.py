@@ -31,6 +31,8 @@ class BenchFlow:
     llm: LlmRankerSettings
     types: FeedbackTypes
     context_size: int
+    # The flow's ranker node when it is a switch ranker, else None.
+    switch: flow_pb2.RankerConfig | None = None
 
     def fingerprint(self) -> str:
         """Return a hash of every setting that changes what the reranker is sent or how it is labelled.
@@ -87,6 +89,7 @@ def bench_flow(
         llm=LlmRankerSettings.from_proto(ranker, api),
         types=types,
         context_size=plan.recommend.context_size or DEFAULT_CONTEXT_SIZE,
+        switch=plan.ranker if plan.ranker.type == flow_pb2.RANKER_TYPE_SWITCH else None,
     )
 
 

@@ -52,9 +52,15 @@ class ResultsFile:
     A user can appear more than once when a later run retried them; the last row is the current one.
     """
 
-    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+    def __init__(self, path: Path, columns: Sequence[str], derived: Sequence[str] = ()) -> None:
+        """columns are the scored columns; derived ones are computed from them and may be missing in the file.
+
+        A file written before a derived column existed is read with that column None, and the next
+        rewrite adds it.
+        """
         self.path = path
-        self.columns = list(columns)
+        self.scored = list(columns)
+        self.columns = [*columns, *derived]
         self._stream: TextIO | None = None
         self._writer: csv.writer | None = None  # type: ignore[valid-type]
 
@@ -68,27 +74,31 @@ class ResultsFile:
             found = next(reader, None)
             if found is None:
                 return {}
-            if found != header(self.columns):
+            if found == header(self.columns):
+                stored = self.columns
+            elif found == header(self.scored):
+                stored = self.scored
+            else:
                 raise ResultsFileError(
                     f"{self.path}: header {','.join(found)} does not match this run's "
                     f"{','.join(header(self.columns))}; use another --out or delete the folder"
                 )
             for line_number, row in enumerate(reader, start=2):
-                result = self._parse_row(row, line_number)
+                result = self._parse_row(row, line_number, stored)
                 results[result.user_id] = result
         return results
 
-    def _parse_row(self, row: list[str], line_number: int) -> UserResult:
-        if len(row) != len(header(self.columns)):
+    def _parse_row(self, row: list[str], line_number: int, stored: Sequence[str]) -> UserResult:
+        if len(row) != len(header(stored)):
             raise ResultsFileError(
-                f"{self.path}: line {line_number} has {len(row)} fields, expected {len(header(self.columns))}"
+                f"{self.path}: line {line_number} has {len(row)} fields, expected {len(header(stored))}"
             )
         user_id, group, train_count, test_count, *values, status, failure = row
         try:
-            aucs = {
-                name: (float(value) if value else None)
-                for name, value in zip(self.columns, values, strict=True)
+            found = {
+                name: (float(value) if value else None) for name, value in zip(stored, values, strict=True)
             }
+            aucs = {name: found.get(name) for name in self.columns}
             counts = int(train_count), int(test_count)
         except ValueError as exc:
             raise ResultsFileError(f"{self.path}: line {line_number}: {exc}") from exc

@@ -1,4 +1,4 @@
-"""`recmesh bench-llm`: Group AUC of the LLM reranker against the FM ranker, by user group."""
+"""`recmesh bench-llm`: Group AUC of the LLM reranker, the FM ranker and a switch between them, by user group."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from recmesh.bench.benchmark import BenchOptions, BenchOutcome, run_bench
+from recmesh.bench.benchmark import BenchOptions, BenchOutcome, describe_branches, run_bench
 from recmesh.bench.evaluation_users import SkipReason
 from recmesh.bench.flow_settings import BenchFlow, BenchFlowError, bench_flow, choose_flow
 from recmesh.bench.groups import DEFAULT_GROUPS, GroupsError, parse_groups
 from recmesh.bench.report import format_table
 from recmesh.bench.run_settings import SettingsMismatchError
+from recmesh.bench.switch_suggestion import VALIDATION_FOLDER, SwitchSuggestion, SwitchSuggestionError
+from recmesh.bench.switch_threshold import ThresholdScore, describe_threshold
 from recmesh.bench.user_results import ResultsFileError
 from recmesh.config import load_config
 from recmesh.flow.text import FlowFileError
@@ -38,7 +40,7 @@ class UsageError(Exception):
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench-llm",
-        help="compare the LLM reranker with the FM ranker by Group AUC on a per-user time split",
+        help="compare the LLM reranker, the FM ranker and a switch between them by Group AUC on a per-user time split",
     )
     # Accepted after the subcommand too, as in `recmesh bench-llm --config config.toml`.
     parser.add_argument("--config", default=argparse.SUPPRESS, help="TOML configuration file")
@@ -69,6 +71,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=DEFAULT_TIMEOUT_SECONDS,
         help=f"seconds one user's rerank request may take, retries included (default: {DEFAULT_TIMEOUT_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--suggest-switch",
+        action="store_true",
+        help="first choose the switch threshold (fewer positive training feedbacks: reranker, else FM) with the "
+        "best GAUC on a validation slice of the training part, print it with its [recommend.ranker] snippet, "
+        "and use it for the switch column unless the flow's ranker is a switch",
     )
     parser.set_defaults(handler=run)
 
@@ -114,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
     except (SettingsMismatchError, ResultsFileError, TemplateCompileError) as exc:
         print(f"recmesh bench-llm: {exc}", file=sys.stderr)
         return 2
+    except SwitchSuggestionError as exc:
+        print(f"recmesh bench-llm: {exc}", file=sys.stderr)
+        return 1
     finally:
         progress.close()
 
@@ -143,6 +155,7 @@ def _options(args: argparse.Namespace) -> BenchOptions:
         concurrency=args.concurrency,
         timeout_seconds=args.timeout,
         users=args.users,
+        suggest_switch=args.suggest_switch,
     )
 
 
@@ -152,8 +165,9 @@ class _Progress:
     def __init__(self) -> None:
         self._bar: ProgressBar | None = None
 
-    def started(self, pending: int) -> None:
-        self._bar = ProgressBar("bench-llm users", pending, line_every_seconds=PROGRESS_LINE_SECONDS)
+    def started(self, pending: int, stage: str) -> None:
+        self.close()
+        self._bar = ProgressBar(f"bench-llm {stage}", pending, line_every_seconds=PROGRESS_LINE_SECONDS)
 
     def user_done(self) -> None:
         if self._bar is not None:
@@ -162,19 +176,21 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
 
 
 def _report(
     outcome: BenchOutcome, flow: BenchFlow, corpus: Corpus, options: BenchOptions, seconds: float
 ) -> str:
     evaluation = outcome.evaluation
+    lines = _suggestion_lines(outcome.suggestion, options) if outcome.suggestion is not None else []
     skipped = ", ".join(
         f"{reason.value} {evaluation.skipped[reason]:,}"
         for reason in SkipReason
         if evaluation.skipped[reason]
     )
     failed = outcome.table.overall.columns["reranker"].failed
-    lines = [
+    lines += [
         f"flow: {flow.origin}; reranker model {flow.llm.model}; "
         f"{len(corpus.feedback):,} feedbacks, newest {options.test_fraction:.0%} of each user's held out",
         f"users evaluated: {len(evaluation.users):,}"
@@ -184,6 +200,15 @@ def _report(
         format_table(outcome.table),
         "",
     ]
+    if outcome.switch is not None:
+        lines.append(
+            f"switch from {outcome.switch_origin}: {'; '.join(describe_branches(outcome.switch))}; "
+            "its AUC per user is that of the ranker its branch picks by the training counts"
+        )
+    else:
+        lines.append(
+            "no switch column: the flow's ranker is not a switch; pass --suggest-switch to choose one"
+        )
     if failed:
         lines.append(
             f"the reranker failed on {failed:,} users: FM's column counts them, the reranker's does not; "
@@ -195,3 +220,31 @@ def _report(
         f"wrote {options.out}/users.csv, table.json and gauc_by_group.png",
     ]
     return "\n".join(lines)
+
+
+def _suggestion_lines(suggestion: SwitchSuggestion, options: BenchOptions) -> list[str]:
+    search = suggestion.search
+    validation = suggestion.validation
+    failed = len(validation.evaluation.users) - search.users
+
+    def figure(score: ThresholdScore) -> str:
+        return f"validation GAUC {score.gauc:.4f} ({score.reranker_users:,} of {search.users:,} users to the reranker)"
+
+    lines = [
+        f"suggested switch, chosen on the newest {options.test_fraction:.0%} of each user's training feedback "
+        f"({search.users:,} validation users"
+        + (f", {failed:,} left out because the reranker failed on them" if failed else "")
+        + "):",
+        f"  threshold: {describe_threshold(search.best.threshold)}: {figure(search.best)}",
+        f"  every user to FM: {figure(search.always_fm)}",
+        f"  every user to the reranker: {figure(search.always_reranker)}",
+        "  "
+        + validation.stats.describe().replace("\n", "\n  ")
+        + (" (this run only)" if validation.resumed else ""),
+        f"  wrote {options.out / VALIDATION_FOLDER}/users.csv",
+        "to set it, merge this into the configuration file: its keys replace those of [recommend.ranker], and the "
+        "branch tables go after that table:",
+        "",
+        suggestion.snippet,
+    ]
+    return lines

@@ -119,3 +119,34 @@ def test_unreadable_settings_rejected(tmp_path: Path):
     path.write_text("{not json")
     with pytest.raises(SettingsMismatchError, match="cannot be read"):
         check_or_write_settings(path, settings())
+
+
+def test_file_without_derived_column_read(tmp_path: Path):
+    old = ResultsFile(tmp_path / "users.csv", COLUMNS)
+    old.append(result("a", 0.75))
+    old.close()
+
+    read = ResultsFile(tmp_path / "users.csv", COLUMNS, derived=("switch",)).read()
+
+    assert read["a"].aucs == {"fm": 0.5, "reranker": 0.75, "switch": None}
+
+
+def test_rewrite_adds_derived_column(tmp_path: Path):
+    old = ResultsFile(tmp_path / "users.csv", COLUMNS)
+    old.append(result("a", 0.75))
+    old.close()
+    new = ResultsFile(tmp_path / "users.csv", COLUMNS, derived=("switch",))
+    derived = UserResult("a", "1-20", 5, 3, {"fm": 0.5, "reranker": 0.75, "switch": 0.75})
+
+    new.rewrite([derived])
+
+    assert (tmp_path / "users.csv").read_text().splitlines()[0].endswith("auc_switch,status,failure")
+    assert new.read() == {"a": derived}
+
+
+def test_derived_column_without_scored_one_rejected(tmp_path: Path):
+    path = tmp_path / "users.csv"
+    path.write_text("user,group,train_count,test_count,auc_fm,auc_switch,status,failure\n", encoding="utf-8")
+
+    with pytest.raises(ResultsFileError, match="does not match"):
+        ResultsFile(path, COLUMNS, derived=("switch",)).read()
