@@ -155,7 +155,12 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             raise InvalidArgument(f"candidates: at most {MAX_CANDIDATES}, got {len(request.candidates)}")
         primary = self.scorers.build(request.ranker, request.flow_version)
         fallback = self.scorers.build_fallback(request.ranker, request.flow_version)
-        user = await self._context(request.user_id, request.data_source)
+        # Only the LLM scorer's templates read the user's feedback; the fm and none scorers (the only
+        # fallbacks) need the user id alone, so they skip a store read per request.
+        if isinstance(primary, LlmScorer):
+            user = await self._context(request.user_id, request.data_source)
+        else:
+            user = UserContext(user_id=request.user_id)
         candidates = candidates_from_proto(list(request.candidates))
 
         timeout = request.ranker.timeout_ms / 1000 if request.ranker.timeout_ms else None
