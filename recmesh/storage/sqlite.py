@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from recmesh.entities import Artifact, Feedback, Item, SavedFlow, User
 from recmesh.storage.base import Store, StoreUnavailable
@@ -85,6 +86,22 @@ def _item_from_row(row: sqlite3.Row | tuple) -> Item:
     )
 
 
+def _busy_timeout(url: str, query: str) -> float:
+    options = parse_qs(query)
+    unknown = set(options) - {"timeout"}
+    if unknown:
+        raise ValueError(
+            f"invalid SQLite URL {url!r}: unknown option(s) {sorted(unknown)}; only timeout is known"
+        )
+    try:
+        timeout = float(options.get("timeout", ["30"])[-1])
+    except ValueError as exc:
+        raise ValueError(f"invalid SQLite URL {url!r}: timeout must be a number of seconds") from exc
+    if timeout < 0:
+        raise ValueError(f"invalid SQLite URL {url!r}: timeout must not be negative")
+    return timeout
+
+
 def _placeholders(count: int) -> str:
     return ",".join("?" * count)
 
@@ -94,7 +111,10 @@ class SQLiteStore(Store):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.path = url.removeprefix("sqlite:///")
+        self.path, _, query = url.removeprefix("sqlite:///").partition("?")
+        # Seconds a statement waits for another connection's lock before the store raises
+        # StoreUnavailable; `?timeout=SECONDS` on the URL sets it.
+        self.busy_timeout = _busy_timeout(url, query)
         if not url.startswith("sqlite:///") or not self.path:
             raise ValueError(f"invalid SQLite URL {url!r}: expected sqlite:///PATH")
         if self.path != ":memory:":
@@ -112,7 +132,9 @@ class SQLiteStore(Store):
         if db is not None:
             return db
         try:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
