@@ -85,13 +85,21 @@ async def restart_runner(
 
 
 async def test_candidate_restart_keeps_answers_within_deadline(trio: Trio) -> None:
+    restarted: list[ServiceRunner] = []
+
     async def restart() -> None:
-        trio.candidate = await restart_runner(
-            trio.candidate, lambda port: start_candidate(trio.config, trio.store, port)
+        restarted.append(
+            await restart_runner(trio.candidate, lambda port: start_candidate(trio.config, trio.store, port))
         )
 
-    result = await load_while(trio, restart)
-    recovered = await first_reply_without_fallback(trio)
+    try:
+        result = await load_while(trio, restart)
+        recovered = await first_reply_without_fallback(trio)
+    finally:
+        # The trio fixture stops the runners it started; a server left running would be collected
+        # after its event loop closed, and grpc's finalizer then blocks the test process.
+        for runner in restarted:
+            await runner.stop(grace=0.5)
 
     assert result.durations
     assert max(result.durations) < DEADLINE_SECONDS + DEADLINE_SLACK_SECONDS
