@@ -18,7 +18,7 @@ from services.gateway.app import build_gateway_service
 from services.ranker.app import build_ranker_service
 from services.ranker.minilm_embedder import MiniLmEmbedder, ensure_tokenizer
 
-from .postgres_schemas import POSTGRES_URL, PostgresSchemas
+from .postgres_helpers import POSTGRES_URL, PostgresSchemas
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

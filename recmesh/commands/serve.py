@@ -62,6 +62,13 @@ def build_spec(service: str, config: Config, store: Store) -> ServiceSpec:
 
 async def serve_one(service: str, config: Config, grpc_port: int | None, http_port: int | None) -> None:
     store = open_store(config.data_store)
+    try:
+        # The PostgreSQL store opens without a connection and keeps retrying in the background, so
+        # read once to fail at start, rather than serve UNAVAILABLE from a store that was never there.
+        await asyncio.to_thread(store.live_flow_version)
+    except StoreError:
+        store.close()
+        raise
     ports = getattr(config.server, service)
     runner = ServiceRunner(
         build_spec(service, config, store),
@@ -189,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             asyncio.run(serve_one(args.service, config, args.grpc_port, args.http_port))
     except StoreError as exc:
-        log.error("cannot open the store %s: %s", config.data_store, exc)
+        # The message names the store without its password; one line, because drivers wrap theirs.
+        log.error("cannot start %s: the store is unavailable: %s", args.service, " ".join(str(exc).split()))
         return 1
     except OSError as exc:
         log.error("cannot start %s: %s", args.service, exc)

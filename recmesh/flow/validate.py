@@ -34,6 +34,10 @@ def validate_flow(
     candidate service serves. A node of any other recommender kind is a problem.
     """
     problems = _check_sizes(graph)
+    if problems:
+        # An oversized graph is not analysed further: that would cost time on hostile input, and
+        # thousands of per-node problems would not fit in a status message.
+        return problems
     problems += _check_node_ids(graph)
     for node in graph.nodes:
         problems += check_node_config(node, recommender_types)

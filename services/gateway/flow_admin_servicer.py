@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 PROBLEMS_TRAILER = "recmesh-flow-problems-bin"
 DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 1000
+# Problems listed in a failed SetFlow's status; each takes up to a few hundred bytes of metadata.
+MAX_PROBLEMS_IN_STATUS = 20
 ADMIN_DISABLED_MESSAGE = (
     "flow administration is disabled on this gateway: set admin.token in the configuration file "
     "or the RECMESH_ADMIN_TOKEN environment variable, then restart the gateway"
@@ -174,9 +176,12 @@ def _validation_response(problems: list[FlowProblem]) -> gateway_pb2.ValidateFlo
     )
 
 
-def format_problems(problems: list[FlowProblem]) -> str:
-    """Return one line per problem under a heading, as the INVALID_ARGUMENT message shows them."""
-    lines = [f"the flow has {len(problems)} problem{'s' if len(problems) != 1 else ''}:"]
+def format_problems(problems: list[FlowProblem], total: int | None = None) -> str:
+    """Return one line per problem under a heading, as the INVALID_ARGUMENT message shows them.
+
+    total is the flow's problem count when problems holds only the first of them."""
+    count = len(problems) if total is None else total
+    lines = [f"the flow has {count} problem{'s' if count != 1 else ''}:"]
     lines += [f"  {problem}" for problem in problems]
     return "\n".join(lines)
 
@@ -184,8 +189,19 @@ def format_problems(problems: list[FlowProblem]) -> str:
 async def _abort_with_problems(
     context: grpc.aio.ServicerContext, code: grpc.StatusCode, problems: list[FlowProblem]
 ) -> NoReturn:
+    # gRPC drops a call whose metadata exceeds 16 KiB, and the client then sees RESOURCE_EXHAUSTED
+    # with no message, so the status carries the first problems only; ValidateFlow returns them all.
+    total = len(problems)
+    if total > MAX_PROBLEMS_IN_STATUS:
+        omitted = total - MAX_PROBLEMS_IN_STATUS
+        problems = [
+            *problems[:MAX_PROBLEMS_IN_STATUS],
+            FlowProblem("", "", f"{omitted} more problems omitted; call ValidateFlow to list them all"),
+        ]
     details = _validation_response(problems).SerializeToString()
-    await context.abort(code, format_problems(problems), trailing_metadata=((PROBLEMS_TRAILER, details),))
+    await context.abort(
+        code, format_problems(problems, total), trailing_metadata=((PROBLEMS_TRAILER, details),)
+    )
     raise AssertionError("context.abort returned")  # abort always raises; this satisfies NoReturn
 
 

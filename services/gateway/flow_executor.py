@@ -141,11 +141,7 @@ class FlowExecutor:
             )
             self.cache.put(key, ranked)
 
-        seen = await asyncio.to_thread(self._seen_items, user_id, plan)
-        visible = [item for item in ranked.items if item.item_id not in seen]
-        page = visible[offset : offset + n]
-
-        details = await asyncio.to_thread(self.store.get_items, [item.item_id for item in page])
+        page, details = await asyncio.to_thread(self._visible_page, plan, user_id, ranked, n, offset)
         await self._write_back(plan, user_id, page)
         first_reason = ranked.fallbacks[0].reason if ranked.fallbacks else "none"
         RECOMMEND_OUTCOMES.labels(ranked.ranker_used, first_reason).inc()
@@ -168,6 +164,17 @@ class FlowExecutor:
     def forget_user(self, user_id: str) -> None:
         """Drop the user's cached lists, after a write that changes what they may be shown."""
         self.cache.discard_user(user_id)
+
+    def _visible_page(
+        self, plan: FlowPlan, user_id: str, ranked: RankedList, n: int, offset: int
+    ) -> tuple[list[common_pb2.ScoredItem], dict[str, Item]]:
+        """Drop the items the user has seen since the list was ranked, cut the page and read its items.
+
+        Both store reads happen in one call, so that a request takes one trip to a worker thread."""
+        seen = self._seen_items(user_id, plan)
+        visible = [item for item in ranked.items if item.item_id not in seen]
+        page = visible[offset : offset + n]
+        return page, self.store.get_items([item.item_id for item in page])
 
     def _seen_items(self, user_id: str, plan: FlowPlan) -> set[str]:
         if plan.recommend.replacement:

@@ -155,7 +155,12 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             raise InvalidArgument("user_id: must not be empty")
         if len(request.candidates) > MAX_CANDIDATES:
             raise InvalidArgument(f"candidates: at most {MAX_CANDIDATES}, got {len(request.candidates)}")
-        user = await self._context(request.user_id, request.data_source)
+        # The LLM templates and the switch's history counts read the user's feedback; the fm and none
+        # scorers need the user id alone, so they skip a store read per request.
+        if request.ranker.type in (flow_pb2.RANKER_TYPE_LLM, flow_pb2.RANKER_TYPE_SWITCH):
+            user = await self._context(request.user_id, request.data_source)
+        else:
+            user = UserContext(user_id=request.user_id)
         candidates = candidates_from_proto(list(request.candidates))
 
         ranker, branch = self._resolve_switch(request.ranker, user)

@@ -25,7 +25,7 @@ from recmesh.training.dataset import read_corpus
 from recmesh.training.trainer import save_models, train_models
 from recmesh.user_context import FeedbackTypes
 from recmesh.v1 import flow_pb2, gateway_pb2, gateway_pb2_grpc
-from tests.postgres_schemas import PostgresSchemas
+from tests.postgres_helpers import PostgresSchemas
 from tests.ranker.fake_rerank_api import FakeRerankApi, reverse_scores
 
 from ..conftest import small_catalog

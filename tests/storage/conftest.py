@@ -15,7 +15,7 @@ import pytest
 from recmesh.storage.base import Store
 from recmesh.storage.postgres import PostgresStore
 from recmesh.storage.sqlite import SQLiteStore
-from tests.postgres_schemas import PostgresSchemas
+from tests.postgres_helpers import PostgresSchemas
 
 BACKENDS = ("sqlite", "postgres")
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -18,80 +17,9 @@ from recmesh.entities import Feedback
 from recmesh.storage.base import StoreError, StoreUnavailable
 from recmesh.storage.postgres import RECONNECT_SECONDS, PostgresStore
 from recmesh.storage.postgres_schema import MIGRATIONS
+from tests.postgres_helpers import TcpProxy, via_proxy
 
 T = TypeVar("T")
-
-
-class TcpProxy:
-    """Forwards a loopback port to the PostgreSQL server.
-
-    stop() cuts every connection, as a server restart or a network partition would. start() then
-    serves the same port again.
-    """
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def stop(self) -> None:
-        with self._lock:
-            if self._listener is not None:
-                self._listener.close()
-                self._listener = None
-            for sock in self._sockets:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
-            self._sockets.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                if self._listener is not listener:
-                    # stop() ran while this connection was being set up.
-                    client.close()
-                    upstream.close()
-                    return
-                self._sockets += [client, upstream]
-            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, destination: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                destination.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, destination):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 @pytest.fixture
@@ -101,12 +29,6 @@ def proxy(postgres_url: str) -> Iterator[TcpProxy]:
     proxy.start()
     yield proxy
     proxy.stop()
-
-
-def via_proxy(url: str, proxy: TcpProxy) -> str:
-    parts = urlsplit(url)
-    netloc = f"{parts.username}@127.0.0.1:{proxy.port}" if parts.username else f"127.0.0.1:{proxy.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def call_until_reconnected(call: Callable[[], T]) -> T:
