@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 
 from recmesh.storage import Store
 from recmesh.user_context import UserContext
+from services.candidate.shared_list_cache import SharedListCache
 
 # The counts change slowly and are the same for every user, so one query serves all
 # requests for this long; on MovieLens 100K the query takes about 30 ms.
@@ -34,33 +34,11 @@ class NonPersonalizedSource:
         self.window_seconds = window_seconds
         self.min_count = min_count
         self.categories = frozenset(categories)
-        self._cached: list[tuple[str, float]] = []
-        self._cached_size = 0
-        self._cached_at = float("-inf")
-        self._lock = asyncio.Lock()
-        self._refresh: asyncio.Task[None] | None = None
+        self._ranked = SharedListCache(name, self._query, CACHE_SECONDS)
 
     async def recommend(self, context: UserContext, n: int) -> list[tuple[str, float]]:
-        ranked = await self._ranked(n + len(context.seen_items))
+        ranked = await self._ranked.get(n + len(context.seen_items))
         return [(item_id, score) for item_id, score in ranked if item_id not in context.seen_items][:n]
-
-    async def _ranked(self, size: int) -> list[tuple[str, float]]:
-        """Return the cached counts. A stale list long enough is served while one background task
-        refreshes it, so that no request waits on the query once the cache is warm."""
-        is_stale = time.monotonic() - self._cached_at > CACHE_SECONDS
-        if size <= self._cached_size:
-            if is_stale and (self._refresh is None or self._refresh.done()):
-                self._refresh = asyncio.create_task(self._reload(self._cached_size))
-            return self._cached
-        async with self._lock:
-            if size > self._cached_size:
-                await self._reload(size)
-            return self._cached
-
-    async def _reload(self, size: int) -> None:
-        ranked = await asyncio.to_thread(self._query, size)
-        if size >= self._cached_size or time.monotonic() - self._cached_at > CACHE_SECONDS:
-            self._cached, self._cached_size, self._cached_at = ranked, size, time.monotonic()
 
     def _query(self, size: int) -> list[tuple[str, float]]:
         since = int(time.time()) - self.window_seconds if self.window_seconds else 0
