@@ -46,6 +46,15 @@ BRANCH_KEYS = (
     "reranker_api",
 )
 SIMILARITIES = ("co_occurrence", "attributes", "embedding")
+# Keys a [[recommend.sources]] entry takes besides name, type, candidates and quota.
+SOURCE_PARAMETERS: dict[str, frozenset[str]] = {
+    "latest": frozenset({"item_ttl_seconds"}),
+    "non_personalized": frozenset({"feedback_types", "window_seconds", "min_count", "categories"}),
+    "collaborative": frozenset(),
+    "item_to_item": frozenset({"similarity", "context_size"}),
+    "user_to_user": frozenset({"similarity", "neighbors"}),
+    "external": frozenset({"url", "timeout_ms"}),
+}
 
 
 class ConfigError(ValueError):
@@ -165,21 +174,33 @@ class Config:
 class _Reader:
     """Reads typed values from nested tables and names the full key in every error."""
 
-    def __init__(self, path: str, table: Mapping[str, Any], prefix: str = "") -> None:
+    def __init__(
+        self, path: str, table: Mapping[str, Any], prefix: str = "", seen: set[str] | None = None
+    ) -> None:
         self.path = path
         self.table = table
         self.prefix = prefix
+        # Full keys read so far, shared by every reader of one file, to find the unknown ones.
+        self.seen = set() if seen is None else seen
+
+    def mark(self, key: str) -> None:
+        self.seen.add(f"{self.prefix}{key}")
+
+    def reader_for(self, table: Mapping[str, Any], prefix: str) -> _Reader:
+        return _Reader(self.path, table, prefix, self.seen)
 
     def fail(self, key: str, reason: str) -> ConfigError:
         return ConfigError(f"{self.path}: {self.prefix}{key}: {reason}")
 
     def sub(self, key: str) -> _Reader:
+        self.mark(key)
         value = self.table.get(key, {})
         if not isinstance(value, dict):
             raise self.fail(key, f"must be a table, got {type(value).__name__}")
-        return _Reader(self.path, value, f"{self.prefix}{key}.")
+        return self.reader_for(value, f"{self.prefix}{key}.")
 
     def str(self, key: str, default: str, choices: tuple[str, ...] = ()) -> str:
+        self.mark(key)
         value = self.table.get(key, default)
         if not isinstance(value, str):
             raise self.fail(key, f"must be a string, got {value!r}")
@@ -188,6 +209,7 @@ class _Reader:
         return value
 
     def int(self, key: str, default: int, minimum: int = 0, maximum: int = 2**31 - 1) -> int:
+        self.mark(key)
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"must be an integer, got {value!r}")
@@ -196,6 +218,7 @@ class _Reader:
         return value
 
     def float(self, key: str, default: float, minimum: float = 0.0) -> float:
+        self.mark(key)
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, f"must be a number, got {value!r}")
@@ -204,12 +227,14 @@ class _Reader:
         return float(value)
 
     def bool(self, key: str, default: bool) -> bool:
+        self.mark(key)
         value = self.table.get(key, default)
         if not isinstance(value, bool):
             raise self.fail(key, f"must be true or false, got {value!r}")
         return value
 
     def strs(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        self.mark(key)
         value = self.table.get(key, list(default))
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(key, f"must be a list of strings, got {value!r}")
@@ -247,15 +272,24 @@ def _data_source(reader: _Reader) -> DataSourceSettings:
     )
 
 
-def _sources(path: str, raw: Any) -> tuple[SourceSettings, ...]:
+def _sources(parent: _Reader, raw: Any) -> tuple[SourceSettings, ...]:
+    path = parent.path
+    parent.mark("sources")
     if not isinstance(raw, list):
         raise ConfigError(f"{path}: recommend.sources: must be an array of tables ([[recommend.sources]])")
     sources = []
     for index, table in enumerate(raw):
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: recommend.sources[{index}]: must be a table")
-        reader = _Reader(path, table, f"recommend.sources[{index}].")
+        reader = parent.reader_for(table, f"recommend.sources[{index}].")
         source_type = reader.str("type", "", SOURCE_TYPES)
+        unknown = sorted(
+            set(table) - {"name", "type", "candidates", "quota"} - SOURCE_PARAMETERS[source_type]
+        )
+        if unknown:
+            allowed = ", ".join(sorted(SOURCE_PARAMETERS[source_type])) or "none"
+            raise reader.fail(unknown[0], f"unknown key for a {source_type} source; its own keys: {allowed}")
+        reader.seen.update(f"{reader.prefix}{key}" for key in table)
         name = reader.str("name", source_type)
         if not name:
             raise reader.fail("name", "must not be empty")
@@ -320,6 +354,7 @@ def _ranker(reader: _Reader, env: Mapping[str, str]) -> RankerSettings:
 
 def _switch_branches(reader: _Reader, parent: RankerSettings) -> tuple[SwitchBranchSettings, ...]:
     """Read [[recommend.ranker.branches]]; each branch's ranker takes the keys it leaves out from parent."""
+    reader.mark("branches")
     raw = reader.table.get("branches", [])
     if not isinstance(raw, list) or not all(isinstance(table, dict) for table in raw):
         raise reader.fail("branches", "must be an array of tables ([[recommend.ranker.branches]])")
@@ -330,7 +365,7 @@ def _switch_branches(reader: _Reader, parent: RankerSettings) -> tuple[SwitchBra
 
     branches = []
     for index, table in enumerate(raw):
-        branch_reader = _Reader(reader.path, table, f"{reader.prefix}branches[{index}].")
+        branch_reader = reader.reader_for(table, f"{reader.prefix}branches[{index}].")
         branches.append(_switch_branch(branch_reader, parent))
 
     problems = find_branch_problems([BranchBounds(b.count, b.min_count, b.max_count) for b in branches])
@@ -385,7 +420,7 @@ def _branch_reranker_api(reader: _Reader, parent: RerankerApiSettings) -> Rerank
 
 
 def _recommend(reader: _Reader, env: Mapping[str, str]) -> RecommendSettings:
-    sources = _sources(reader.path, reader.table.get("sources", []))
+    sources = _sources(reader, reader.table.get("sources", []))
     fallback_sources = reader.sub("fallback").strs("sources", ())
     known = {s.name for s in sources}
     for name in fallback_sources:
@@ -427,21 +462,69 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
 
-    reader = _Reader(str(file), raw)
-    data_store = env.get("RECMESH_DATA_STORE") or reader.sub("database").str(
-        "data_store", "sqlite:///data/recmesh.db"
-    )
+    merged = _with_defaults(raw) if file != DEFAULT_CONFIG else raw
+    reader = _Reader(str(file), merged)
+    data_store = reader.sub("database").str("data_store", "sqlite:///data/recmesh.db")
+    where = f"{file}: database.data_store"
+    if env.get("RECMESH_DATA_STORE"):
+        data_store = env["RECMESH_DATA_STORE"]
+        where = "environment variable RECMESH_DATA_STORE"
     if not data_store.startswith(("sqlite:///", "postgresql://", "postgres://")):
-        raise ConfigError(
-            f"{file}: database.data_store: must start with sqlite:/// or postgresql://, got {data_store!r}"
-        )
-    return Config(
+        raise ConfigError(f"{where}: must start with sqlite:/// or postgresql://, got {data_store!r}")
+    config = Config(
         path=str(file),
         data_store=data_store,
         server=_server(reader.sub("server")),
-        admin_token=env.get("RECMESH_ADMIN_TOKEN") or reader.sub("admin").str("token", ""),
+        admin_token=_override(env, "RECMESH_ADMIN_TOKEN", reader.sub("admin").str("token", "")),
         recommend=_recommend(reader.sub("recommend"), env),
     )
+    unknown = [key for key in _key_paths(raw) if key not in reader.seen]
+    if unknown:
+        raise ConfigError(f"{file}: {unknown[0]}: unknown key; see {DEFAULT_CONFIG.name} for every key")
+    return config
+
+
+def _override(env: Mapping[str, str], name: str, value: str) -> str:
+    """Return the variable's value when it is set and not empty, else value (read from the file first,
+    so that the file's key counts as known)."""
+    return env.get(name) or value
+
+
+def _with_defaults(raw: dict[str, Any]) -> dict[str, Any]:
+    """Lay the file's tables over the packaged defaults, so every key it leaves out takes its default.
+
+    Arrays are replaced whole. A file with its own recommenders keeps only the default fallback
+    recommenders it also names, since the others would not exist.
+    """
+    defaults = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    merged = _merge_tables(defaults, raw)
+    recommend = raw.get("recommend", {})
+    if isinstance(recommend, dict) and "sources" in recommend and "fallback" not in recommend:
+        names = {s.get("name", s.get("type")) for s in recommend["sources"] if isinstance(s, dict)}
+        fallback = merged["recommend"]["fallback"]
+        fallback["sources"] = [name for name in fallback.get("sources", []) if name in names]
+    return merged
+
+
+def _merge_tables(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_tables(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _key_paths(table: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Return the full key of every value and table in table; arrays of tables are checked where read."""
+    paths = []
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        paths.append(path)
+        if isinstance(value, dict):
+            paths.extend(_key_paths(value, f"{path}."))
+    return paths
 
 
 def ranker_settings_from_toml(text: str, source: str) -> RankerSettings:

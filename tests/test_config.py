@@ -87,3 +87,43 @@ def test_reranker_token_never_appears_in_repr(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""), env={"RERANKER_AUTH_TOKEN": "s3cret-token"})
 
     assert "s3cret-token" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[recommend]\ndefualt_n = 5\n", "recommend.defualt_n"),
+        ("[recomend]\ndefault_n = 5\n", "recomend"),
+        ("[server.gateway]\ngrpc_prot = 1\n", "server.gateway.grpc_prot"),
+        ("[[recommend.sources]]\ntype = 'latest'\nneighbors = 3\n", "recommend.sources[0].neighbors"),
+    ],
+)
+def test_unknown_keys_are_rejected(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), env={})
+
+    assert f": {key}: unknown key" in str(caught.value)
+
+
+def test_file_without_sources_keeps_default_recommenders(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[server.gateway]\ngrpc_port = 50061\n"), env={})
+
+    assert config.server.gateway.grpc_port == 50061
+    assert [s.name for s in config.recommend.sources] == [
+        "collaborative",
+        "item_to_item",
+        "popular",
+        "latest",
+    ]
+    assert config.recommend.fallback_sources == ("popular", "latest")
+
+
+def test_own_sources_keep_only_matching_default_fallbacks(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[[recommend.sources]]\nname = 'latest'\ntype = 'latest'\n"), env={})
+
+    assert config.recommend.fallback_sources == ("latest",)
+
+
+def test_bad_data_store_variable_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="environment variable RECMESH_DATA_STORE: must start with"):
+        load_config(write(tmp_path, ""), env={"RECMESH_DATA_STORE": "mysql://x"})

@@ -166,6 +166,15 @@ def serve_all(args: argparse.Namespace, config: Config) -> int:
         print("recmesh is serving; press Ctrl-C to stop.", flush=True)
         while not stop["requested"]:
             exited = [name for name, process in processes.items() if process.poll() is not None]
+            if "reranker" in exited:
+                # The rerank server is optional: rankers that use it fall back without it.
+                print(
+                    "recmesh: the rerank server exited; the other services keep serving and the LLM "
+                    "ranker falls back until it is back (`recmesh serve reranker`)",
+                    file=sys.stderr,
+                )
+                del processes["reranker"]
+                exited.remove("reranker")
             if exited:
                 print(f"recmesh: {', '.join(exited)} exited; stopping the others", file=sys.stderr)
                 return 1
