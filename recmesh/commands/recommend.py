@@ -29,13 +29,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def format_reply(user_id: str, reply: gateway_pb2.RecommendResponse) -> str:
+def format_reply(user_id: str, reply: gateway_pb2.RecommendResponse, offset: int = 0) -> str:
     ranker = f"{reply.ranker_used}, switch {reply.branch}" if reply.branch else reply.ranker_used
     lines = [f"recommendations for user {user_id} (flow version {reply.flow_version}, ranker {ranker})"]
-    for rank, item in enumerate(reply.items, start=1):
+    for rank, item in enumerate(reply.items, start=offset + 1):
         title = item.item.comment or "(no title)"
         source = item.sources[0].source if item.sources else "-"
-        lines.append(f"{rank:>3}. {item.item_id:>8}  {title:<50.50}  {item.score:>10.4f}  {source}")
+        lines.append(f"{rank:>3}. {item.item_id:>8}  {title:<60.60}  {item.score:>10.4f}  {source}")
     if not reply.items:
         lines.append("  no items")
     for fallback in reply.fallbacks:
@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"recmesh recommend: {exc.code().name}: {exc.details()}", file=sys.stderr)
             return 1
     if args.json:
-        print(json.dumps(json_format.MessageToDict(reply), indent=2))
+        print(
+            json.dumps(json_format.MessageToDict(reply, always_print_fields_with_no_presence=True), indent=2)
+        )
     else:
-        print(format_reply(args.user_id, reply))
+        print(format_reply(args.user_id, reply, args.offset))
     return 0

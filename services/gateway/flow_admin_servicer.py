@@ -117,14 +117,22 @@ class FlowAdminServicer(gateway_pb2_grpc.FlowAdminServiceServicer):
     async def _authorize(self, context: grpc.aio.ServicerContext) -> None:
         if not self._token:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, ADMIN_DISABLED_MESSAGE)
-        presented = _bearer_token(context.invocation_metadata() or ())
+        metadata = context.invocation_metadata() or ()
+        presented = _bearer_token(metadata)
         if presented is None:
-            await context.abort(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "missing admin token: send metadata `authorization: Bearer TOKEN` with the gateway's admin.token",
+            has_header = any(key.lower() == "authorization" for key, _ in metadata)
+            log.warning(
+                "admin call rejected: %s", "authorization is not Bearer" if has_header else "no token"
             )
+            problem = (
+                "authorization metadata is not of the form `Bearer TOKEN`"
+                if has_header
+                else "missing admin token: send metadata `authorization: Bearer TOKEN`"
+            )
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, f"{problem} with the gateway's admin.token")
         # compare_digest takes the same time wherever the tokens differ, so timing reveals nothing.
         if not hmac.compare_digest(presented.encode("utf-8"), self._token):
+            log.warning("admin call rejected: wrong token")
             await context.abort(
                 grpc.StatusCode.UNAUTHENTICATED,
                 "invalid admin token: use the gateway's admin.token (or RECMESH_ADMIN_TOKEN)",

@@ -26,6 +26,7 @@ from services.candidate.servicer import feedback_types_from_proto
 from services.candidate.source_factory import DEFAULT_CANDIDATES, STORE_ONLY_TYPES, SourceCache, source_limits
 from services.gateway.flow_plan import FlowPlan
 from services.gateway.result_cache import ResultCache
+from services.gateway.write_validation import check_id
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,10 @@ class FlowExecutor:
             raise InvalidArgument(
                 f"n: must be between 1 and {max_n} (0 takes the default {config.default_n}), got {n}"
             )
-        if not 0 <= offset <= MAX_OFFSET:
-            raise InvalidArgument(f"offset: must be between 0 and {MAX_OFFSET}, got {offset}")
+        if not 0 <= offset <= MAX_OFFSET - n:
+            raise InvalidArgument(
+                f"offset: must be between 0 and {MAX_OFFSET} - n ({MAX_OFFSET - n}), got {offset}"
+            )
         return n
 
     async def recommend(
@@ -126,8 +129,7 @@ class FlowExecutor:
         categories: Sequence[str] = (),
         deadline: float | None = None,
     ) -> RecommendResult:
-        if not user_id:
-            raise InvalidArgument("user_id: must not be empty")
+        check_id("user_id", user_id)
         n = self.check_page(plan, n, offset)
         deadline = min(deadline or float("inf"), time.monotonic() + self.timeout_seconds)
 

@@ -59,6 +59,15 @@ def recommend_response(result: RecommendResult) -> gateway_pb2.RecommendResponse
     return response
 
 
+def known_feedback_types(plan: FlowPlan) -> frozenset[str]:
+    """Return the feedback types the live flow reads; feedback of any other type would never be used."""
+    source = plan.data_source
+    types = [*source.positive_feedback_types, *source.read_feedback_types, *source.negative_feedback_types]
+    if plan.recommend.write_back_type:
+        types.append(plan.recommend.write_back_type)
+    return frozenset(types)
+
+
 class RecommendServicer(gateway_pb2_grpc.RecommendServiceServicer):
     def __init__(self, store: Store, executor: FlowExecutor, plans: PlanCache) -> None:
         self.store = store
@@ -71,8 +80,6 @@ class RecommendServicer(gateway_pb2_grpc.RecommendServiceServicer):
     ) -> gateway_pb2.RecommendResponse:
         if len(request.categories) > MAX_CATEGORIES:
             raise InvalidArgument(f"categories: at most {MAX_CATEGORIES}, got {len(request.categories)}")
-        if request.user_id:
-            write_validation.check_id("user_id", request.user_id)
         remaining = context.time_remaining()
         deadline = time.monotonic() + remaining if remaining is not None else None
         plan = self.plans.current()
@@ -97,6 +104,7 @@ class RecommendServicer(gateway_pb2_grpc.RecommendServiceServicer):
         self, request: gateway_pb2.InsertFeedbackRequest, context: grpc.aio.ServicerContext
     ) -> gateway_pb2.InsertFeedbackResponse:
         rows = write_validation.validate_feedback([convert.feedback_from_proto(f) for f in request.feedback])
+        write_validation.check_feedback_types(rows, known_feedback_types(self.plans.current()))
         item_ids = list(dict.fromkeys(row.item_id for row in rows))
         known = await asyncio.to_thread(self.store.get_items, item_ids)
         missing = [item_id for item_id in item_ids if item_id not in known]

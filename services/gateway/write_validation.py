@@ -25,8 +25,8 @@ def check_rows(field: str, rows: Sequence[object]) -> None:
 
 
 def check_id(where: str, value: str) -> None:
-    if not value:
-        raise InvalidArgument(f"{where}: must not be empty")
+    if not value.strip():
+        raise InvalidArgument(f"{where}: must not be empty or blank")
     if len(value) > MAX_ID_LENGTH:
         raise InvalidArgument(f"{where}: at most {MAX_ID_LENGTH} characters, got {len(value)}")
     if any(ord(c) < 32 for c in value):
@@ -77,3 +77,13 @@ def validate_feedback(feedback: Sequence[Feedback], now: float | None = None) ->
             row = Feedback(row.type, row.user_id, row.item_id, stamp, row.value)
         checked.append(row)
     return checked
+
+
+def check_feedback_types(feedback: Sequence[Feedback], known: frozenset[str]) -> None:
+    """Raise InvalidArgument for a row whose type the flow's data source does not read."""
+    for index, row in enumerate(feedback):
+        if row.type not in known:
+            raise InvalidArgument(
+                f"feedback[{index}].type: {row.type!r} is not a feedback type of the live flow; "
+                f"known types: {', '.join(sorted(known))}"
+            )

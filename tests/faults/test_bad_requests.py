@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import aiohttp
 import grpc
 import pytest
 
-from recmesh.v1 import gateway_pb2
+from recmesh.v1 import common_pb2, gateway_pb2
 
 from ..conftest import Trio
 
@@ -75,3 +76,41 @@ async def test_service_keeps_serving_after_bad_requests(trio: Trio) -> None:
     reply = await trio.stub.Recommend(gateway_pb2.RecommendRequest(user_id="u1", n=2), timeout=5)
 
     assert len(reply.items) == 2
+
+
+async def test_offset_near_limit_names_offset(trio: Trio) -> None:
+    error = await recommend_error(trio, gateway_pb2.RecommendRequest(user_id="u1", n=5, offset=10_000))
+
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "offset: must be between 0 and 10000 - n (9995), got 10000" in error.details()
+
+
+async def test_blank_user_id_is_invalid(trio: Trio) -> None:
+    error = await recommend_error(trio, gateway_pb2.RecommendRequest(user_id="   ", n=2))
+
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "user_id: must not be empty or blank" in error.details()
+
+
+async def test_feedback_of_unknown_type_is_rejected(trio: Trio) -> None:
+    request = gateway_pb2.InsertFeedbackRequest(
+        feedback=[common_pb2.Feedback(type="lik", user_id="u1", item_id="i1")]
+    )
+    before = trio.store.count_feedback()
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await trio.stub.InsertFeedback(request, timeout=5)
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "feedback[0].type: 'lik' is not a feedback type of the live flow" in caught.value.details()
+    assert trio.store.count_feedback() == before
+
+
+async def test_http_api_applies_the_user_id_limit(trio: Trio) -> None:
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{trio.gateway.http_port}/api/recommend/{'u' * 300}"
+        async with session.get(url) as response:
+            body = await response.json()
+
+    assert response.status == 400
+    assert "user_id: at most 256 characters" in body["error"]

@@ -88,6 +88,8 @@ async def test_non_bearer_scheme_is_unauthenticated(admin: AdminServer) -> None:
         await admin.stub.ListFlowVersions(gateway_pb2.ListFlowVersionsRequest(), metadata=basic)
 
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "not of the form `Bearer TOKEN`" in (caught.value.details() or "")
+    assert TOKEN not in (caught.value.details() or "")
 
 
 async def test_empty_configured_token_disables_admin(disabled_admin: AdminServer) -> None:
