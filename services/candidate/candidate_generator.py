@@ -14,6 +14,7 @@ from recmesh.metrics import LATENCY_BUCKETS
 from recmesh.storage import Store
 from recmesh.user_context import FeedbackTypes, UserContext, load_user_context
 from services.candidate.exclusion_filter import ExclusionFilter
+from services.candidate.item_cache import ItemCache
 from services.candidate.merge import MergedCandidate, SourceOutput, merge_sources
 from services.candidate.source import Source
 from services.candidate.source_error import SourceError
@@ -70,8 +71,9 @@ class _Run:
 
 
 class CandidateGenerator:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, items: ItemCache | None = None) -> None:
         self.store = store
+        self.items = items or ItemCache(store)
 
     async def generate(
         self,
@@ -89,7 +91,7 @@ class CandidateGenerator:
         runs = await asyncio.gather(*(self._run(planned, context) for planned in plan))
 
         returned_ids = list(dict.fromkeys(item_id for run in runs for item_id, _ in run.items))
-        items = await asyncio.to_thread(self.store.get_items, returned_ids)
+        items = await self.items.get_items(returned_ids)
         exclusion = ExclusionFilter(
             context,
             items,

@@ -136,14 +136,21 @@ class FlowExecutor:
         # A first page is always computed afresh; later pages read the list it cached, so that the
         # pages of one list never repeat an item even when the ranker's scores move between calls.
         key = (user_id, plan.version, tuple(sorted(categories)))
-        ranked = self.cache.get(key) if offset > 0 else None
-        if ranked is None or len(ranked.items) < offset + n:
+        cached = self.cache.get(key) if offset > 0 else None
+        is_fresh = cached is None or len(cached.items) < offset + n
+        if cached is None or is_fresh:
             ranked = await self._rank_list(
                 plan, user_id, max(offset + n, plan.recommend.cache_size), categories, deadline
             )
             self.cache.put(key, ranked)
+        else:
+            ranked = cached
 
-        page, details = await asyncio.to_thread(self._visible_page, plan, user_id, ranked, n, offset)
+        # A list ranked in this request already excludes the user's seen items, so only a cached
+        # list needs the store read that filters the items seen since it was ranked.
+        page, details = await asyncio.to_thread(
+            self._visible_page, plan, user_id, ranked, n, offset, not is_fresh
+        )
         await self._write_back(plan, user_id, page)
         first_reason = ranked.fallbacks[0].reason if ranked.fallbacks else "none"
         RECOMMEND_OUTCOMES.labels(ranked.ranker_used, first_reason).inc()
@@ -168,12 +175,11 @@ class FlowExecutor:
         self.cache.discard_user(user_id)
 
     def _visible_page(
-        self, plan: FlowPlan, user_id: str, ranked: RankedList, n: int, offset: int
+        self, plan: FlowPlan, user_id: str, ranked: RankedList, n: int, offset: int, drop_seen: bool
     ) -> tuple[list[common_pb2.ScoredItem], dict[str, Item]]:
-        """Drop the items the user has seen since the list was ranked, cut the page and read its items.
-
-        Both store reads happen in one call, so that a request takes one trip to a worker thread."""
-        seen = self._seen_items(user_id, plan)
+        """Drop the items the user has seen since the list was ranked (when drop_seen), cut the page
+        and read its items. The store reads happen in one call: one trip to a worker thread."""
+        seen = self._seen_items(user_id, plan) if drop_seen else set()
         visible = [item for item in ranked.items if item.item_id not in seen]
         page = visible[offset : offset + n]
         return page, self.store.get_items([item.item_id for item in page])
