@@ -78,7 +78,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", help="recmesh config whose store holds MovieLens and trained models")
+    parser.add_argument(
+        "--config", help="recmesh config file whose store contains MovieLens and the trained models"
+    )
     parser.add_argument("--users", type=int, default=300, help="users sampled from the store (default 300)")
     parser.add_argument("--out", default="bench-out/candidates.json", help="JSON results file")
     args = parser.parse_args()

