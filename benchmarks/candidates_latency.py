@@ -18,10 +18,9 @@ from pathlib import Path
 import grpc
 import numpy as np
 
-from benchmarks.load_recommend import free_port, processes, wait_serving
+from benchmarks.load_recommend import free_port, processes, store_users, wait_serving
 from recmesh.config import load_config
 from recmesh.flow.default import flow_from_config
-from recmesh.storage import open_store
 from recmesh.v1 import candidate_pb2, candidate_pb2_grpc, flow_pb2
 
 FIVE_SOURCES = """
@@ -85,15 +84,7 @@ def main() -> None:
     parser.add_argument("--out", default="bench-out/candidates.json", help="JSON results file")
     args = parser.parse_args()
 
-    config = load_config(args.config)
-    data_store = config.data_store
-    if data_store.startswith("sqlite:///") and not data_store.startswith("sqlite:////"):
-        data_store = "sqlite:///" + str(Path(data_store.removeprefix("sqlite:///")).resolve())
-    store = open_store(data_store)
-    users = [user.id for user in store.iter_users()]
-    store.close()
-    if not users:
-        sys.exit("the store has no users: run `recmesh import movielens-100k` and `recmesh train` first")
+    data_store, users = store_users(args.config)
     users = random.Random(11).sample(users, min(args.users, len(users)))
 
     port, http_port = free_port(), free_port()

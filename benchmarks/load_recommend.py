@@ -203,6 +203,19 @@ def run_trio(args: argparse.Namespace, users: list[str], data_store: str, case: 
         os.unlink(file.name)
 
 
+def store_users(config_path: str | None) -> tuple[str, list[str]]:
+    """Return the config's store URL, made absolute for child processes, and the ids of its users."""
+    data_store = load_config(config_path).data_store
+    if data_store.startswith("sqlite:///") and not data_store.startswith("sqlite:////"):
+        data_store = "sqlite:///" + str(Path(data_store.removeprefix("sqlite:///")).resolve())
+    store = open_store(data_store)
+    users = [user.id for user in store.iter_users()]
+    store.close()
+    if not users:
+        sys.exit("the store has no users: run `recmesh import movielens-100k` and `recmesh train` first")
+    return data_store, users
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -222,15 +235,7 @@ def main() -> None:
     parser.add_argument("--out", default="bench-out/load.json", help="JSON results file")
     args = parser.parse_args()
 
-    config = load_config(args.config)
-    data_store = config.data_store
-    if data_store.startswith("sqlite:///") and not data_store.startswith("sqlite:////"):
-        data_store = "sqlite:///" + str(Path(data_store.removeprefix("sqlite:///")).resolve())
-    store = open_store(data_store)
-    users = [user.id for user in store.iter_users()]
-    store.close()
-    if not users:
-        sys.exit("the store has no users: run `recmesh import movielens-100k` and `recmesh train` first")
+    data_store, users = store_users(args.config)
 
     results: dict[str, dict] = {}
     for case in args.cases.split(","):
