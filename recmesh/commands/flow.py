@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 
 from recmesh.config import load_config
 from recmesh.flow.mermaid import flow_to_mermaid
-from recmesh.flow.text import FlowFileError, flow_to_toml, read_flow_file, write_flow_file
+from recmesh.flow.text import FlowFileError, UnknownNodeTypes, flow_to_toml, read_flow_file, write_flow_file
 from recmesh.flow.validate import validate_flow
 from recmesh.v1 import flow_pb2, gateway_pb2, gateway_pb2_grpc
 
@@ -94,20 +94,40 @@ def _reporting_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[
 # Offline
 
 
+def read_and_check(path: str) -> tuple[flow_pb2.FlowGraph, list[str]]:
+    """Read a flow file and return it with every problem found offline: the file's unknown node
+    types first, then what validation finds in the rest. Raise FlowFileError when it cannot be read."""
+    try:
+        graph = read_flow_file(path)
+        file_problems: list[str] = []
+        untyped: frozenset[str] = frozenset()
+    except UnknownNodeTypes as exc:
+        graph, file_problems, untyped = exc.graph, exc.problems, exc.node_ids
+    problems = [
+        str(problem)
+        for problem in validate_flow(graph)
+        if not (problem.node_id in untyped and problem.field == "config")
+    ]
+    return graph, file_problems + problems
+
+
+def print_problems(path: str, problems: list[str]) -> None:
+    print(f"{path}: invalid flow, {len(problems)} problem{'s' if len(problems) != 1 else ''}:")
+    for problem in problems:
+        print(f"  {problem}")
+
+
 def run_validate(args: argparse.Namespace) -> int:
     try:
-        graph = read_flow_file(args.file)
+        graph, problems = read_and_check(args.file)
     except FlowFileError as exc:
         print(f"recmesh flow validate: {exc}", file=sys.stderr)
         return 1
 
-    problems = validate_flow(graph)
     if not problems:
         print(f"{args.file}: valid flow with {len(graph.nodes)} nodes and {len(graph.edges)} edges")
         return 0
-    print(f"{args.file}: invalid flow, {len(problems)} problem{'s' if len(problems) != 1 else ''}:")
-    for problem in problems:
-        print(f"  {problem}")
+    print_problems(args.file, problems)
     return 1
 
 
@@ -188,7 +208,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_push(args: argparse.Namespace) -> int:
-    graph = read_flow_file(args.file)
+    try:
+        graph = read_flow_file(args.file)
+    except UnknownNodeTypes:
+        # Nothing is sent: list every problem of the file, as `flow validate` does.
+        print_problems(args.file, read_and_check(args.file)[1])
+        return 1
     with AdminClient(args) as client:
         reply = client.call("SetFlow", gateway_pb2.SetFlowRequest(flow=graph, comment=args.comment))
     print(f"saved {args.file} as flow version {reply.version}; it is live")

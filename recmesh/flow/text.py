@@ -79,6 +79,26 @@ class FlowFileError(ValueError):
     """A flow file cannot be read; the message names the file, the place and the problem."""
 
 
+class UnknownNodeTypes(FlowFileError):
+    """Nodes of a flow file have a type that does not exist.
+
+    `graph` holds the rest of the file with those nodes left without a config, so that a caller can
+    list the file's other problems too; `node_ids` names those nodes.
+    """
+
+    def __init__(self, problems: list[str], graph: flow_pb2.FlowGraph, node_ids: frozenset[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+        self.graph = graph
+        self.node_ids = node_ids
+
+
+class _UnknownNodeType(FlowFileError):
+    def __init__(self, message: str, node_id: str) -> None:
+        super().__init__(message)
+        self.node_id = node_id
+
+
 # Reading
 
 
@@ -131,12 +151,21 @@ def parse_flow_toml(text: str, source: str = "<string>") -> flow_pb2.FlowGraph:
     _reject_unknown(raw, ("version", "comment", "created_at", "nodes", "edges"), source)
     graph = flow_pb2.FlowGraph()
     _set_scalars(graph, {k: v for k, v in raw.items() if k not in ("nodes", "edges")}, source)
+    type_problems: list[str] = []
+    untyped: set[str] = set()
     for index, table in enumerate(_array_of_tables(raw, "nodes", source)):
-        graph.nodes.append(_node_from_table(table, f"{source}: nodes[{index}]"))
+        try:
+            graph.nodes.append(_node_from_table(table, f"{source}: nodes[{index}]"))
+        except _UnknownNodeType as exc:
+            type_problems.append(str(exc))
+            untyped.add(exc.node_id)
+            graph.nodes.add(id=exc.node_id)
     for index, table in enumerate(_array_of_tables(raw, "edges", source)):
         where = f"{source}: edges[{index}]"
         _reject_unknown(table, ("source", "target"), where)
         _set_scalars(graph.edges.add(), table, where)
+    if type_problems:
+        raise UnknownNodeTypes(type_problems, graph, frozenset(untyped))
     return graph
 
 
@@ -155,7 +184,9 @@ def _node_from_table(table: dict[str, Any], where: str) -> flow_pb2.Node:
         where = f"{where} (id {node_id!r})"
     node_type = table.get("type")
     if node_type not in NODE_TYPES:
-        raise FlowFileError(f"{where}: type: must be one of {', '.join(NODE_TYPES)}, got {node_type!r}")
+        raise _UnknownNodeType(
+            f"{where}: type: must be one of {', '.join(NODE_TYPES)}, got {node_type!r}", node_id
+        )
 
     node = flow_pb2.Node(id=node_id)
     config = getattr(node, node_type)

@@ -78,6 +78,22 @@ def test_validate_lists_every_problem(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "node 'recommend', edges: is unreachable: no path leads to it from the data source" in output
 
 
+def test_validate_lists_unknown_type_with_other_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = flow_to_toml(small_flow()).replace('type = "latest"', 'type = "lastest"', 1)
+    text += '\n[[edges]]\nsource = "recommend"\ntarget = "data_source"\n'
+    flow_file = write(tmp_path / "typo.toml", text)
+
+    code = main(["flow", "validate", str(flow_file)])
+
+    output = capsys.readouterr().out
+    assert code == 1
+    assert "got 'lastest'" in output
+    assert "the flow has a cycle" in output
+    assert "has no config" not in output
+
+
 def test_validate_accepts_valid_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     flow_file = write(tmp_path / "small.toml", flow_to_toml(small_flow()))
 
