@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 
 import grpc
 from aiohttp import web
@@ -244,8 +245,6 @@ class ServiceRunner:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("recmesh")
     except PackageNotFoundError:

@@ -47,6 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def build_spec(service: str, config: Config, store: Store) -> ServiceSpec:
+    # Each service imports only its own package, so that a process exports its own metrics and no
+    # empty families of the others (the ranker's reranker metrics, say).
     if service == "candidate":
         from services.candidate.app import build_candidate_service
 
