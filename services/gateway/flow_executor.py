@@ -48,6 +48,8 @@ RECOMMEND_OUTCOMES = Counter(
 )
 
 MAX_OFFSET = 10_000
+# Candidates ranked for a first page when the flow's recommend node sets no cache_size.
+DEFAULT_CACHE_SIZE = 100
 # Share of the remaining deadline the candidate stage may use, so ranking and fill keep time.
 CANDIDATE_SHARE = 0.4
 
@@ -75,6 +77,16 @@ class RankedList:
     fallbacks: tuple[FallbackNote, ...] = ()
     # The switch branch the ranker service took, such as "branches[0] (positive < 20)"; empty otherwise.
     branch: str = ""
+
+
+def extend_list(ranked: RankedList, longer: RankedList) -> RankedList:
+    """Append the items of longer that ranked lacks, keeping ranked's order and ranker."""
+    present = {item.item_id for item in ranked.items}
+    added = tuple(item for item in longer.items if item.item_id not in present)
+    fallbacks = ranked.fallbacks + tuple(note for note in longer.fallbacks if note not in ranked.fallbacks)
+    return RankedList(
+        items=ranked.items + added, ranker_used=ranked.ranker_used, fallbacks=fallbacks, branch=ranked.branch
+    )
 
 
 @dataclass
@@ -133,18 +145,23 @@ class FlowExecutor:
         n = self.check_page(plan, n, offset)
         deadline = min(deadline or float("inf"), time.monotonic() + self.timeout_seconds)
 
-        # A first page is always computed afresh. Later pages read the list it cached, so the pages
-        # of one list never repeat an item even when the ranker's scores move between calls.
+        # A first page is always ranked afresh, over the flow's cache_size candidates. Later pages read
+        # the list it cached, and a page past its end extends it with the new items of a larger
+        # ranking. So the pages of one list never repeat an item, and a longer first page starts
+        # with the items of a shorter one.
         key = (user_id, plan.version, tuple(sorted(categories)))
         cached = self.cache.get(key) if offset > 0 else None
-        is_fresh = cached is None or len(cached.items) < offset + n
-        if cached is None or is_fresh:
-            ranked = await self._rank_list(
-                plan, user_id, max(offset + n, plan.recommend.cache_size), categories, deadline
-            )
-            self.cache.put(key, ranked)
+        is_fresh = cached is None
+        if cached is None:
+            pool = plan.recommend.cache_size or DEFAULT_CACHE_SIZE
+            ranked = await self._rank_list(plan, user_id, pool, categories, deadline)
         else:
             ranked = cached
+        if len(ranked.items) < offset + n:
+            longer = await self._rank_list(plan, user_id, offset + n, categories, deadline)
+            ranked = extend_list(ranked, longer)
+        if ranked is not cached:
+            self.cache.put(key, ranked)
 
         # A list ranked in this request already excludes the user's seen items, so only a cached
         # list needs the store read that filters the items seen since it was ranked.

@@ -92,3 +92,51 @@ def test_pages_partition_the_ranked_list(item_ids: list[str], page: int) -> None
         store.close()
 
     assert [item_id for chunk in collected for item_id in chunk] == item_ids
+
+
+class ShiftingCandidateStub:
+    """Stands in for a candidate service whose order changes with the number of candidates asked
+    for, as a ranker's does when its pool grows: up to five in list order, more in reverse."""
+
+    def __init__(self, item_ids: list[str]) -> None:
+        self.item_ids = item_ids
+
+    async def GetCandidates(self, request: candidate_pb2.GetCandidatesRequest, timeout: float) -> object:
+        order = self.item_ids if request.n <= 5 else list(reversed(self.item_ids))
+        return candidate_pb2.GetCandidatesResponse(
+            candidates=[common_pb2.ScoredItem(item_id=i, score=1.0) for i in order[: request.n]]
+        )
+
+
+@given(
+    item_ids=st.lists(st.sampled_from(ITEM_IDS), unique=True, max_size=30),
+    page=st.integers(min_value=1, max_value=12),
+    cache_size=st.integers(min_value=1, max_value=8),
+)
+@settings(max_examples=100, deadline=None)
+def test_pages_past_the_cached_list_never_repeat(item_ids: list[str], page: int, cache_size: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(f"sqlite:///{folder}/p.db")
+        graph = flow_from_config(replace(load_config(env={}).recommend, fallback_sources=()))
+        plan = plan_flow(graph)
+        recommend = flow_pb2.RecommendConfig()
+        recommend.CopyFrom(plan.recommend)
+        recommend.cache_size = cache_size
+        plan = replace(
+            plan, ranker=flow_pb2.RankerConfig(type=flow_pb2.RANKER_TYPE_NONE), recommend=recommend
+        )
+        deps = SourceDeps(store=store, types=FeedbackTypes())
+        executor = FlowExecutor(store, ShiftingCandidateStub(item_ids), None, SourceCache(deps))  # type: ignore[arg-type]
+
+        async def pages() -> list[str]:
+            shown = []
+            for offset in range(0, len(item_ids) + page, page):
+                result = await executor.recommend(plan, "u", page, offset)
+                shown.extend(item.item_id for item in result.items)
+            return shown
+
+        shown = asyncio.run(pages())
+        store.close()
+
+    assert len(shown) == len(set(shown))
+    assert set(shown) == set(item_ids)
