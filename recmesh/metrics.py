@@ -18,6 +18,17 @@ GRPC_LATENCY = Histogram(
     ["service", "rpc"],
     buckets=LATENCY_BUCKETS,
 )
+HTTP_REQUESTS = Counter(
+    "recmesh_http_requests_total",
+    "HTTP API calls served, by service, route template and HTTP status.",
+    ["service", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "recmesh_http_request_duration_seconds",
+    "Time from receiving an HTTP API call to sending its reply, by service and route template.",
+    ["service", "route"],
+    buckets=LATENCY_BUCKETS,
+)
 GRPC_IN_FLIGHT = Gauge(
     "recmesh_grpc_requests_in_flight",
     "gRPC calls being served now.",

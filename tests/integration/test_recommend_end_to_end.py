@@ -154,6 +154,20 @@ async def test_metrics_count_recommend_calls(trio: Trio) -> None:
     assert 'recmesh_grpc_requests_total{code="OK",rpc="GetCandidates",service="candidate"}' in text
 
 
+async def test_metrics_count_http_api_calls(trio: Trio) -> None:
+    async with aiohttp.ClientSession() as session:
+        base = f"http://127.0.0.1:{trio.gateway.http_port}"
+        async with session.get(f"{base}/api/recommend/u1?n=2", headers={"x-request-id": "trace-1"}) as reply:
+            assert reply.headers["x-request-id"] == "trace-1"
+        async with session.get(f"{base}/metrics") as response:
+            text = await response.text()
+
+    assert (
+        'recmesh_http_requests_total{route="/api/recommend/{user_id}",service="gateway",status="200"}' in text
+    )
+    assert "recmesh_http_request_duration_seconds_bucket" in text
+
+
 async def test_http_api_returns_json(trio: Trio) -> None:
     async with aiohttp.ClientSession() as session:
         url = f"http://127.0.0.1:{trio.gateway.http_port}/api/recommend/u1?n=2"
@@ -164,5 +178,6 @@ async def test_http_api_returns_json(trio: Trio) -> None:
 
     assert response.status == 200
     assert [item["item_id"] for item in body["items"]] == ["i1", "i2"]
+    assert response.headers["x-request-id"] == body["request_id"]
     assert bad.status == 400
     assert "n: must be an integer" in error["error"]
