@@ -480,7 +480,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     )
     unknown = [key for key in _key_paths(raw) if key not in reader.seen]
     if unknown:
-        raise ConfigError(f"{file}: {unknown[0]}: unknown key; see {DEFAULT_CONFIG.name} for every key")
+        raise ConfigError(f"{file}: {unknown[0]}: unknown key; {DEFAULT_CONFIG} lists every key")
     return config
 
 

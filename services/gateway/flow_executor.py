@@ -250,6 +250,11 @@ class FlowExecutor:
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidArgument(f"flow version {plan.version}: {exc.details()}") from exc
+            log.warning(
+                "candidate service failed (%s: %s); answering from the store's recommenders",
+                exc.code().name,
+                exc.details(),
+            )
             local = await self._local_candidates(
                 plan.fallback_sources or plan.sources, plan, user_id, wanted, categories
             )
@@ -333,6 +338,9 @@ class FlowExecutor:
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidArgument(f"flow version {plan.version}: ranker: {exc.details()}") from exc
+            log.warning(
+                "ranker service failed (%s: %s); keeping the merged order", exc.code().name, exc.details()
+            )
             fallbacks.append(
                 FallbackNote(
                     stage="ranker",
@@ -378,6 +386,10 @@ class FlowExecutor:
             reply = await self.candidates.GetCandidates(request, timeout=timeout)
             extra = list(reply.candidates)
         except grpc.aio.AioRpcError as exc:
+            log.warning(
+                "fallback fill from the candidate service failed (%s); using the store's recommenders",
+                exc.code().name,
+            )
             extra, used = await self._local_candidates(
                 plan.fallback_sources, plan, user_id, wanted - len(ranked), categories, exclude=present
             )
