@@ -18,6 +18,7 @@ from prometheus_client import Counter, Histogram
 
 from recmesh.entities import Feedback, Item
 from recmesh.grpc_errors import InvalidArgument
+from recmesh.logs import LogThrottle
 from recmesh.metrics import LATENCY_BUCKETS
 from recmesh.storage import Store
 from recmesh.v1 import candidate_pb2, candidate_pb2_grpc, common_pb2, flow_pb2, ranker_pb2, ranker_pb2_grpc
@@ -29,6 +30,8 @@ from services.gateway.result_cache import ResultCache
 from services.gateway.write_validation import check_id
 
 log = logging.getLogger(__name__)
+# One warning per failing stage every 10 s: a service that is down fails every request.
+WARNINGS = LogThrottle(10.0)
 
 NODE_LATENCY = Histogram(
     "recmesh_flow_node_duration_seconds",
@@ -250,11 +253,15 @@ class FlowExecutor:
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidArgument(f"flow version {plan.version}: {exc.details()}") from exc
-            log.warning(
-                "candidate service failed (%s: %s); answering from the store's recommenders",
-                exc.code().name,
-                exc.details(),
-            )
+            held = WARNINGS.allow("candidates")
+            if held is not None:
+                log.warning(
+                    "candidate service failed (%s: %s); answering from the store's recommenders "
+                    "(%d similar warnings held back)",
+                    exc.code().name,
+                    exc.details(),
+                    held,
+                )
             local = await self._local_candidates(
                 plan.fallback_sources or plan.sources, plan, user_id, wanted, categories
             )
@@ -338,9 +345,14 @@ class FlowExecutor:
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidArgument(f"flow version {plan.version}: ranker: {exc.details()}") from exc
-            log.warning(
-                "ranker service failed (%s: %s); keeping the merged order", exc.code().name, exc.details()
-            )
+            held = WARNINGS.allow("ranker")
+            if held is not None:
+                log.warning(
+                    "ranker service failed (%s: %s); keeping the merged order (%d similar warnings held back)",
+                    exc.code().name,
+                    exc.details(),
+                    held,
+                )
             fallbacks.append(
                 FallbackNote(
                     stage="ranker",
@@ -386,10 +398,14 @@ class FlowExecutor:
             reply = await self.candidates.GetCandidates(request, timeout=timeout)
             extra = list(reply.candidates)
         except grpc.aio.AioRpcError as exc:
-            log.warning(
-                "fallback fill from the candidate service failed (%s); using the store's recommenders",
-                exc.code().name,
-            )
+            held = WARNINGS.allow("fallback")
+            if held is not None:
+                log.warning(
+                    "fallback fill from the candidate service failed (%s); using the store's recommenders "
+                    "(%d similar warnings held back)",
+                    exc.code().name,
+                    held,
+                )
             extra, used = await self._local_candidates(
                 plan.fallback_sources, plan, user_id, wanted - len(ranked), categories, exclude=present
             )
