@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from recmesh.config import DataSourceSettings
 from recmesh.entities import Feedback
 from recmesh.storage import Store
+from recmesh.v1 import flow_pb2
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +70,14 @@ def build_user_context(
 def load_user_context(store: Store, user_id: str, types: FeedbackTypes) -> UserContext:
     """Read the user's feedback from the store (one indexed query) and classify it."""
     return build_user_context(user_id, store.user_feedback(user_id), types)
+
+
+def feedback_types_from_proto(config: flow_pb2.DataSourceConfig, default: FeedbackTypes) -> FeedbackTypes:
+    """Read a flow's data source node; feedback type lists it leaves empty take the defaults."""
+    return FeedbackTypes(
+        positive=tuple(config.positive_feedback_types) or default.positive,
+        read=tuple(config.read_feedback_types) or default.read,
+        negative=tuple(config.negative_feedback_types) or default.negative,
+        positive_ttl_seconds=config.positive_feedback_ttl_seconds,
+        item_ttl_seconds=config.item_ttl_seconds,
+    )

@@ -7,8 +7,8 @@ import grpc
 from recmesh.grpc_errors import InvalidArgument, abort_on_error
 from recmesh.model_store import ModelStore
 from recmesh.training.candidate_models import CandidateModels
-from recmesh.user_context import FeedbackTypes
-from recmesh.v1 import candidate_pb2, candidate_pb2_grpc, common_pb2, flow_pb2
+from recmesh.user_context import feedback_types_from_proto
+from recmesh.v1 import candidate_pb2, candidate_pb2_grpc, common_pb2
 from services.candidate.candidate_generator import CandidateGenerator, PlannedSource
 from services.candidate.source_factory import (
     DEFAULT_CANDIDATES,
@@ -19,16 +19,6 @@ from services.candidate.source_factory import (
 
 MAX_CANDIDATES = 10_000
 MAX_SOURCES = 64
-
-
-def feedback_types_from_proto(config: flow_pb2.DataSourceConfig, default: FeedbackTypes) -> FeedbackTypes:
-    return FeedbackTypes(
-        positive=tuple(config.positive_feedback_types) or default.positive,
-        read=tuple(config.read_feedback_types) or default.read,
-        negative=tuple(config.negative_feedback_types) or default.negative,
-        positive_ttl_seconds=config.positive_feedback_ttl_seconds,
-        item_ttl_seconds=config.item_ttl_seconds,
-    )
 
 
 class CandidateServicer(candidate_pb2_grpc.CandidateServiceServicer):

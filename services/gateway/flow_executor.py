@@ -21,9 +21,9 @@ from recmesh.grpc_errors import InvalidArgument
 from recmesh.logs import LogThrottle
 from recmesh.metrics import LATENCY_BUCKETS
 from recmesh.storage import Store
+from recmesh.user_context import feedback_types_from_proto
 from recmesh.v1 import candidate_pb2, candidate_pb2_grpc, common_pb2, flow_pb2, ranker_pb2, ranker_pb2_grpc
 from services.candidate.candidate_generator import CandidateGenerator, PlannedSource
-from services.candidate.servicer import feedback_types_from_proto
 from services.candidate.source_factory import DEFAULT_CANDIDATES, STORE_ONLY_TYPES, SourceCache, source_limits
 from services.gateway.flow_plan import FlowPlan
 from services.gateway.result_cache import ResultCache

@@ -13,9 +13,8 @@ from recmesh.entities import Item, User
 from recmesh.grpc_errors import InvalidArgument, abort_on_error
 from recmesh.storage import Store
 from recmesh.templates import TemplateCompileError, TemplateRenderError
-from recmesh.user_context import FeedbackTypes, UserContext, load_user_context
+from recmesh.user_context import FeedbackTypes, UserContext, feedback_types_from_proto, load_user_context
 from recmesh.v1 import common_pb2, flow_pb2, ranker_pb2, ranker_pb2_grpc
-from services.candidate.servicer import feedback_types_from_proto
 from services.ranker.llm_scorer import (
     LlmScorer,
     LlmScorerFactory,
