@@ -18,9 +18,11 @@ from pathlib import Path
 import grpc
 import numpy as np
 
-from benchmarks.load_recommend import free_port, processes, store_users, wait_serving
+from benchmarks.load_recommend import processes, store_users
+from recmesh.commands.serve import wait_until_serving
 from recmesh.config import load_config
 from recmesh.flow.default import flow_from_config
+from recmesh.serving import free_loopback_port
 from recmesh.v1 import candidate_pb2, candidate_pb2_grpc, flow_pb2
 
 FIVE_SOURCES = """
@@ -87,7 +89,7 @@ def main() -> None:
     data_store, users = store_users(args.config)
     users = random.Random(11).sample(users, min(args.users, len(users)))
 
-    port, http_port = free_port(), free_port()
+    port, http_port = free_loopback_port(), free_loopback_port()
     config_path = Path("bench-out/candidates.toml")
     config_path.parent.mkdir(parents=True, exist_ok=True)
     config_path.write_text(
@@ -97,9 +99,9 @@ def main() -> None:
     five = source_nodes(config_path)
     latest = [node for node in five if node.id == "latest"]
     command = [sys.executable, "-m", "recmesh.cli", "--config", str(config_path), "serve", "candidate"]
-    with processes([command]):
+    with processes([command]) as started:
         address = f"127.0.0.1:{port}"
-        wait_serving(address)
+        wait_until_serving(address, time.monotonic() + 60, started[0])
         results = {
             "latest_only": asyncio.run(measure(address, latest, users)),
             "five_sources": asyncio.run(measure(address, five, users)),

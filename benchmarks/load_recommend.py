@@ -19,7 +19,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,9 +28,10 @@ from pathlib import Path
 
 import grpc
 import numpy as np
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from recmesh.commands.serve import wait_until_serving
 from recmesh.config import load_config
+from recmesh.serving import free_loopback_port
 from recmesh.storage import open_store
 from recmesh.v1 import gateway_pb2, gateway_pb2_grpc
 
@@ -75,32 +75,15 @@ sources = ["popular", "latest"]
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_serving(address: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            with contextlib.suppress(grpc.RpcError):
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
-                    return
-            time.sleep(0.1)
-    raise RuntimeError(f"{address} did not start")
-
-
 @contextlib.contextmanager
-def processes(commands: list[list[str]]) -> Iterator[None]:
+def processes(commands: list[list[str]]) -> Iterator[list[subprocess.Popen]]:
+    """Start the commands, yield their processes, and stop them with SIGTERM (SIGKILL after 10 s)."""
     started = [
         subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for command in commands
     ]
     try:
-        yield
+        yield started
     finally:
         for process in started:
             process.send_signal(signal.SIGTERM)
@@ -157,7 +140,7 @@ async def drive(address: str, users: list[str], requests: int, concurrency: int,
 
 
 def run_limit(args: argparse.Namespace, users: list[str]) -> dict:
-    ports = [free_port() for _ in range(3)]
+    ports = [free_loopback_port() for _ in range(3)]
     python = [sys.executable, "-m", "benchmarks.noop_chain"]
     addresses = [f"127.0.0.1:{p}" for p in ports]
     commands = [
@@ -172,7 +155,7 @@ def run_limit(args: argparse.Namespace, users: list[str]) -> dict:
 
 def run_trio(args: argparse.Namespace, users: list[str], data_store: str, case: str) -> dict:
     names = ["gateway", "gateway_http", "candidate", "candidate_http", "ranker", "ranker_http", "rerank"]
-    ports = {name: free_port() for name in names}
+    ports = {name: free_loopback_port() for name in names}
     ranker_type = "fm" if case == "fm" else "llm"
     text = CONFIG_TEMPLATE.format(data_store=data_store, ranker_type=ranker_type, **ports)
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as file:
@@ -191,9 +174,9 @@ def run_trio(args: argparse.Namespace, users: list[str], data_store: str, case: 
         ]
         commands.insert(0, delayed)
     try:
-        with processes(commands):
-            for service in ("candidate", "ranker", "gateway"):
-                wait_serving(f"127.0.0.1:{ports[service]}")
+        with processes(commands) as started:
+            for service, process in zip(("candidate", "ranker", "gateway"), started[-3:], strict=True):
+                wait_until_serving(f"127.0.0.1:{ports[service]}", time.monotonic() + 60, process)
             return asyncio.run(
                 drive(
                     f"127.0.0.1:{ports['gateway']}", users, args.requests, args.concurrency, args.time_limit

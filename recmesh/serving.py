@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -242,6 +243,16 @@ class ServiceRunner:
         await stop_requested.wait()
         log.info("%s received a stop signal; finishing calls in flight", self.spec.name)
         await self.stop()
+
+
+def free_loopback_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago, for a child process to bind.
+
+    Another process may take it before the child binds it; servers in one process bind port 0 instead.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _version() -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,8 +15,9 @@ from typing import Any
 import grpc
 import pytest
 from aiohttp import web
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from recmesh.commands.serve import wait_until_serving
+from recmesh.serving import free_loopback_port
 from recmesh.storage import open_store
 from recmesh.v1 import common_pb2, gateway_pb2, gateway_pb2_grpc
 from tests.conftest import small_catalog
@@ -30,12 +30,6 @@ SERVICES = ("candidate", "ranker", "gateway")
 START_SECONDS = 60.0
 IN_FLIGHT = 8
 FEEDBACK_WRITERS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def slow_reverse_scores(request: web.Request, payload: dict[str, Any]) -> web.Response:
@@ -55,7 +49,7 @@ def served(tmp_path: Path, api: FakeRerankApi) -> Iterator[dict[str, Any]]:
     store.insert_feedback(feedback)
     store.close()
 
-    ports = {service: (free_port(), free_port()) for service in SERVICES}
+    ports = {service: (free_loopback_port(), free_loopback_port()) for service in SERVICES}
     server_toml = '[server]\nhost = "127.0.0.1"\ngrace_seconds = 10\n' + "".join(
         f"[server.{service}]\ngrpc_port = {grpc_port}\nhttp_port = {http_port}\n"
         for service, (grpc_port, http_port) in ports.items()
@@ -89,19 +83,8 @@ def served(tmp_path: Path, api: FakeRerankApi) -> Iterator[dict[str, Any]]:
 
 
 async def wait_serving(address: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"the process serving {address} exited early"
-            try:
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-            except grpc.aio.AioRpcError:
-                reply = None
-            if reply is not None and reply.status == health_pb2.HealthCheckResponse.SERVING:
-                return
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"{address} did not report SERVING within {START_SECONDS}s")
+    """Wait off the event loop, which serves the test's fake rerank API meanwhile."""
+    await asyncio.to_thread(wait_until_serving, address, time.monotonic() + START_SECONDS, process)
 
 
 async def test_sigterm_lets_calls_in_flight_finish(served: dict[str, Any], api: FakeRerankApi) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 import grpc
 import pytest
 
+from recmesh.serving import free_loopback_port
 from recmesh.v1 import common_pb2, gateway_pb2
 from tests.conftest import Trio
 from tests.postgres_helpers import PostgresSchemas, TcpProxy, via_proxy
@@ -23,12 +23,6 @@ from .conftest import running_trio, write_config
 
 # The PostgreSQL pool reconnects with a backoff of up to about 10 s after the server is back.
 RECOVERY_SECONDS = 25.0
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve_with_store(tmp_path: Path, data_store: str) -> subprocess.CompletedProcess[str]:
@@ -71,7 +65,7 @@ def test_sqlite_path_that_is_a_directory_stops_start(tmp_path: Path) -> None:
 
 
 def test_postgres_on_closed_port_stops_start(tmp_path: Path) -> None:
-    port = closed_port()
+    port = free_loopback_port()  # nothing listens on it once it is returned
 
     finished = serve_with_store(tmp_path, f"postgresql://recmesh:hunter2@127.0.0.1:{port}/recmesh")
 

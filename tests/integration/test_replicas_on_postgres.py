@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,8 +17,9 @@ import aiohttp
 import grpc
 import pytest
 from aiohttp import web
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from recmesh.commands.serve import wait_until_serving
+from recmesh.serving import free_loopback_port
 from recmesh.storage import open_store
 from recmesh.training.dataset import read_corpus
 from recmesh.training.trainer import save_models, train_models
@@ -74,12 +74,6 @@ sources = ["latest"]
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Cluster:
     ports: dict[str, int]
@@ -89,18 +83,9 @@ class Cluster:
         return f"127.0.0.1:{self.ports[name]}"
 
 
-async def wait_serving(address: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"the process for {address} exited with {process.returncode}"
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{address} did not report SERVING")
+async def wait_serving(address: str, process: subprocess.Popen) -> None:
+    """Wait off the event loop, which serves the test's fake rerank API meanwhile."""
+    await asyncio.to_thread(wait_until_serving, address, time.monotonic() + 60, process)
 
 
 @contextlib.contextmanager
@@ -161,7 +146,7 @@ async def cluster(
         "gateway2",
         "gateway2_http",
     ]
-    ports = {name: free_port() for name in names}
+    ports = {name: free_loopback_port() for name in names}
     config = tmp_path / "cluster.toml"
     config.write_text(CONFIG.format(url=url, token=ADMIN_TOKEN, rerank_url=rerank_api.url, **ports))
     base = [sys.executable, "-m", "recmesh.cli", "--config", str(config), "serve"]
