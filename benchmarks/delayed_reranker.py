@@ -1,4 +1,4 @@
-"""A rerank API that answers after a fixed delay, or always fails, so that recmesh's own overhead
+"""A rerank API that replies after a fixed delay, or always fails, so that recmesh's own overhead
 shows. `python -m benchmarks.delayed_reranker PORT DELAY_MS [STATUS]` (STATUS 200 by default)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A progress bar on stderr for long imports and training runs; silent when stderr is not a terminal
+"""A progress bar on stderr for long imports and training runs. It is silent when stderr is not a terminal
 unless forced, so logs and CI output stay readable."""
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ REQUEST_ID_HEADER = "x-request-id"
 
 @dataclass
 class ServiceSpec:
-    """What one service adds to the common server."""
+    """The parts one service adds to the common server."""
 
     name: str
     # Full protobuf service names, for health and reflection.

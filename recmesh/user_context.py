@@ -1,4 +1,4 @@
-"""What every stage knows about the user a request is for, loaded once per request."""
+"""The user a request is for, as every stage reads it: their feedback, classified once per request."""
 
 from __future__ import annotations
 

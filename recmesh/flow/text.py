@@ -82,7 +82,7 @@ class FlowFileError(ValueError):
 class UnknownNodeTypes(FlowFileError):
     """Nodes of a flow file have a type that does not exist.
 
-    `graph` holds the rest of the file with those nodes left without a config, so that a caller can
+    `graph` contains the rest of the file with those nodes left without a config, so that a caller can
     list the file's other problems too; `node_ids` names those nodes.
     """
 

@@ -2,7 +2,7 @@
 
 Every write is committed before the call returns. Reads return plain values
 from recmesh.entities. A backend raises StoreUnavailable when the database
-cannot be reached, so that servers can answer UNAVAILABLE and keep running.
+cannot be reached, so that servers can return UNAVAILABLE and keep running.
 """
 
 from __future__ import annotations

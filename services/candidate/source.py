@@ -15,5 +15,5 @@ class Source(Protocol):
 
     async def recommend(self, context: UserContext, n: int) -> list[tuple[str, float]]:
         """Return up to n (item id, score) pairs, best first. Exclusion happens after the merge;
-        a source may still skip items it knows the user has seen."""
+        a source may still skip the seen items its context lists."""
         ...

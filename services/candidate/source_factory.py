@@ -37,7 +37,7 @@ SIMILARITY_NAMES = {
 
 @dataclass
 class SourceDeps:
-    """What recommenders need besides their node's config. The gateway has no trained models and
+    """Dependencies recommenders need besides their node's config. The gateway has no trained models and
     no HTTP session, so it can build only the recommenders in STORE_ONLY_TYPES."""
 
     store: Store

@@ -256,7 +256,7 @@ class FlowExecutor:
             held = WARNINGS.allow("candidates")
             if held is not None:
                 log.warning(
-                    "candidate service failed (%s: %s); answering from the store's recommenders "
+                    "candidate service failed (%s: %s); using the store's recommenders instead "
                     "(%d similar warnings held back)",
                     exc.code().name,
                     exc.details(),

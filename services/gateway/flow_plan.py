@@ -1,4 +1,4 @@
-"""What Recommend needs from a flow graph, read once per flow version."""
+"""The parts of a flow graph that Recommend uses, read once per flow version."""
 
 from __future__ import annotations
 

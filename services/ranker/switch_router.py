@@ -26,7 +26,7 @@ class HistoryCounts:
 
     @classmethod
     def of(cls, context: UserContext) -> HistoryCounts:
-        """Count the history the ranker sees: the same positive items the LLM query and FM model use."""
+        """Count the user's history as the ranker reads it: the positive items the LLM query and FM model use."""
         return cls(positive=len(context.positive_items), all=len(context.feedback))
 
     def value(self, kind: str) -> int:

@@ -23,8 +23,8 @@ __all__ = ["api"]
 
 RERANK_TOKEN = "sk-rerank-secret-5f2c9e"
 
-# The trio's configuration with the LLM ranker; its rerank API is the test's fake, and the merged
-# order stands in when the API fails.
+# The trio's configuration with the LLM ranker. Its rerank API is the test's fake, and the merged
+# order replaces the API's order when the API fails.
 LLM_RANKER = """
 [recommend.ranker]
 type = "llm"
@@ -90,7 +90,7 @@ async def running_trio(config: Config, fill: bool = True) -> AsyncIterator[Trio]
         yield trio
     finally:
         await channel.close()
-        # The test may have replaced a runner; stop whichever the trio holds now.
+        # The test may have replaced a runner; stop whichever the trio refers to now.
         for runner in (trio.gateway, trio.ranker, trio.candidate):
             with contextlib.suppress(Exception):
                 await runner.stop(grace=0.5)

@@ -42,7 +42,7 @@ async def load_while(trio: Trio, restart: Callable[[], Awaitable[None]]) -> Load
         nonlocal sent
         while not done.is_set() and sent < MAX_REQUESTS and time.monotonic() < stop_at:
             sent += 1
-            # A new user each time, so that no answer comes from the gateway's cache of ranked lists.
+            # A new user each time, so that no reply comes from the gateway's cache of ranked lists.
             request = gateway_pb2.RecommendRequest(user_id=f"visitor-{index}-{sent}", n=2)
             started = time.perf_counter()
             try:
@@ -103,7 +103,7 @@ async def test_candidate_restart_keeps_answers_within_deadline(trio: Trio) -> No
 
     assert result.durations
     assert max(result.durations) < DEADLINE_SECONDS + DEADLINE_SLACK_SECONDS
-    # The gateway answers from the store while the candidate service is away, so no call fails.
+    # The gateway uses the store's recommenders while the candidate service is away, so no call fails.
     assert result.failures == []
     # "fallback" when the candidate service went away between the candidate call and the fill call.
     assert set(result.fallback_stages) <= {"candidates", "fallback"}

@@ -96,7 +96,7 @@ async def test_locked_sqlite_write_is_unavailable_then_recovers(locking_trio: Tr
     try:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await locking_trio.stub.InsertFeedback(feedback_request("u1"), timeout=5)
-        # WAL readers do not wait for the writer, so Recommend keeps answering meanwhile.
+        # WAL readers do not wait for the writer, so Recommend keeps returning items meanwhile.
         during = await locking_trio.stub.Recommend(gateway_pb2.RecommendRequest(user_id="u1", n=2), timeout=5)
     finally:
         holder.execute("ROLLBACK")
@@ -123,8 +123,8 @@ def proxy(postgres_schemas: PostgresSchemas) -> Iterator[tuple[TcpProxy, str]]:
 
 
 async def recommend_until_ok(trio: Trio) -> gateway_pb2.RecommendResponse:
-    """Call Recommend until it answers without a fallback: each service's connection pool
-    reconnects on its own, so the gateway may first answer from its store-only fallback."""
+    """Call Recommend until it returns a reply without a fallback: each service's connection pool
+    reconnects on its own, so the gateway may first reply from its store-only fallback."""
     deadline = time.monotonic() + RECOVERY_SECONDS
     while True:
         try:

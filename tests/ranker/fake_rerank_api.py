@@ -1,4 +1,4 @@
-"""A rerank API on 127.0.0.1 that replies however a test tells it to."""
+"""A rerank API on 127.0.0.1 whose replies each test chooses."""
 
 from __future__ import annotations
 
